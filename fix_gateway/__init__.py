@@ -1,0 +1,1 @@
+"""FIX adapters: quickfix applications, FIX <-> domain translation, the venue simulator."""
