@@ -1,0 +1,326 @@
+"""Configuration: environment variables (connections, secrets) and the settings file.
+
+Nothing is read at import time. ``load_settings()`` reads the environment and the TOML file named
+by ``OMS_CONFIG`` and validates the whole file with pydantic, so a mistake is reported with the
+path of the bad key (``venues[0].port``) and the reason, before anything connects.
+
+Secrets never live in the settings file: a FIX client's logon password is named by the
+environment variable that holds it (``password_env``), and the admin pages' session key comes
+from ``OMS_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/oms"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+DEFAULT_CONFIG_PATH = "config/oms.toml"
+
+CompId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,32}$")]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+PositiveDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+NonNegativeDecimal = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """The settings file is missing, unreadable or invalid. The message names the bad key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RiskLimitSettings(_Strict):
+    """Per-account pre-trade limits. Any limit left out falls back to ``[risk.defaults]``."""
+
+    max_order_qty: PositiveDecimal | None = None
+    max_order_notional: PositiveDecimal | None = None
+    price_collar_pct: NonNegativeDecimal | None = None
+    reference_price_max_age_s: PositiveDecimal | None = None
+    max_open_orders: Annotated[int, Field(gt=0)] | None = None
+    max_position: PositiveDecimal | None = None
+    max_gross_exposure: PositiveDecimal | None = None
+    max_orders_per_s: Annotated[int, Field(gt=0)] | None = None
+    max_messages_per_s: Annotated[int, Field(gt=0)] | None = None
+    duplicate_window_s: NonNegativeDecimal | None = None
+    breaker_max_executions: Annotated[int, Field(gt=0)] | None = None
+    breaker_window_s: PositiveDecimal | None = None
+    restricted_symbols: tuple[str, ...] | None = None
+
+
+class RiskSettings(_Strict):
+    defaults: RiskLimitSettings = RiskLimitSettings()
+
+
+class TradingHours(_Strict):
+    """When a venue trades, in the venue's own time zone."""
+
+    timezone: str = "UTC"
+    open: time = time(0, 0)
+    close: time = time(23, 59, 59)
+    days: tuple[Weekday, ...] = WEEKDAYS
+    holidays: tuple[str, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _iso_dates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from datetime import date
+
+        for day in value:
+            try:
+                date.fromisoformat(day)
+            except ValueError as exc:
+                raise ValueError(f"holiday {day!r} is not an ISO date (YYYY-MM-DD)") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _open_before_close(self) -> TradingHours:
+        if self.open >= self.close:
+            raise ValueError(f"open {self.open} must be before close {self.close}")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class VenueSettings(_Strict):
+    name: Name
+    fix_version: Literal["4.2", "4.4"] = "4.4"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(gt=0, lt=65536)]
+    sender_comp_id: CompId = "OMS"
+    target_comp_id: CompId
+    heartbeat_s: Annotated[int, Field(gt=0, le=300)] = 30
+    reconnect_s: Annotated[int, Field(gt=0, le=300)] = 2
+    hours: TradingHours = TradingHours()
+    max_messages_per_s: Annotated[int, Field(gt=0)] = 2000
+    rate_limit_hold_ms: Annotated[int, Field(ge=0, le=10_000)] = 100
+    symbols: tuple[str, ...] = ()
+
+    @property
+    def begin_string(self) -> str:
+        return f"FIX.{self.fix_version}"
+
+
+class InstrumentSettings(_Strict):
+    symbol: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    venue: Name
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    tick_size: PositiveDecimal = Decimal("0.01")
+    lot_size: PositiveDecimal = Decimal("1")
+    multiplier: PositiveDecimal = Decimal("1")
+    reference_price: PositiveDecimal | None = None
+    simulated_liquidity: bool = False
+    security_type: str = "CS"
+
+
+class AccountSettings(_Strict):
+    name: Name
+    limits: RiskLimitSettings = RiskLimitSettings()
+
+
+class AmqpUserSettings(_Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    accounts: tuple[Name, ...]
+
+
+class FixClientSettings(_Strict):
+    """A counterparty that connects to us. ``kind = "drop_copy"`` receives copies only."""
+
+    sender_comp_id: CompId
+    target_comp_id: CompId = "OMS"
+    fix_version: Literal["4.2", "4.4"] = "4.4"
+    port: Annotated[int, Field(gt=0, lt=65536)]
+    kind: Literal["order_entry", "drop_copy"] = "order_entry"
+    accounts: tuple[Name, ...]
+    password_env: Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")] | None = None
+    allowed_ips: tuple[str, ...] = ()
+    cancel_on_disconnect: bool = False
+    cancel_on_disconnect_grace_s: NonNegativeDecimal = Decimal("0")
+    hours: TradingHours = TradingHours()
+    max_messages_per_s: Annotated[int, Field(gt=0)] = 500
+
+    @property
+    def begin_string(self) -> str:
+        return f"FIX.{self.fix_version}"
+
+
+class EngineSettings(_Strict):
+    inbox_capacity: Annotated[int, Field(gt=0)] = 20_000
+    batch_max: Annotated[int, Field(gt=0, le=10_000)] = 500
+    amqp_prefetch: Annotated[int, Field(gt=0, le=65_535)] = 1000
+    max_delivery_attempts: Annotated[int, Field(gt=0, le=100)] = 5
+    default_amqp_user: str | None = None
+    data_dir: str = "var"
+    metrics_port: Annotated[int, Field(ge=0, lt=65536)] = 9108
+    health_port: Annotated[int, Field(ge=0, lt=65536)] = 9109
+
+
+class AdminSettings(_Strict):
+    bind: str = "127.0.0.1:8000"
+    workers: Annotated[int, Field(gt=0, le=64)] = 2
+    login_attempts_per_minute: Annotated[int, Field(gt=0)] = 10
+
+
+class SettingsFile(_Strict):
+    """The whole settings file. Cross-references are checked here, after each section."""
+
+    engine: EngineSettings = EngineSettings()
+    admin: AdminSettings = AdminSettings()
+    risk: RiskSettings = RiskSettings()
+    venues: tuple[VenueSettings, ...]
+    instruments: tuple[InstrumentSettings, ...] = ()
+    accounts: tuple[AccountSettings, ...] = ()
+    amqp_users: tuple[AmqpUserSettings, ...] = ()
+    fix_clients: tuple[FixClientSettings, ...] = ()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> SettingsFile:
+        venue_names = _unique("venues", "name", [v.name for v in self.venues])
+        _unique("instruments", "symbol", [i.symbol for i in self.instruments])
+        accounts = _unique("accounts", "name", [a.name for a in self.accounts])
+        _unique("amqp_users", "name", [u.name for u in self.amqp_users])
+        _unique("fix_clients", "sender_comp_id", [c.sender_comp_id for c in self.fix_clients])
+        for i, inst in enumerate(self.instruments):
+            if inst.venue not in venue_names:
+                raise ValueError(f"instruments[{i}].venue: unknown venue {inst.venue!r}")
+        for i, user in enumerate(self.amqp_users):
+            for acct in user.accounts:
+                if acct not in accounts:
+                    raise ValueError(f"amqp_users[{i}].accounts: unknown account {acct!r}")
+        for i, client in enumerate(self.fix_clients):
+            for acct in client.accounts:
+                if acct not in accounts:
+                    raise ValueError(f"fix_clients[{i}].accounts: unknown account {acct!r}")
+        if self.engine.default_amqp_user is not None and self.engine.default_amqp_user not in {
+            u.name for u in self.amqp_users
+        }:
+            raise ValueError(
+                f"engine.default_amqp_user: {self.engine.default_amqp_user!r} "
+                "is not one of amqp_users"
+            )
+        return self
+
+    def venue(self, name: str) -> VenueSettings:
+        for venue in self.venues:
+            if venue.name == name:
+                return venue
+        raise KeyError(name)
+
+    def instrument(self, symbol: str) -> InstrumentSettings | None:
+        for inst in self.instruments:
+            if inst.symbol == symbol:
+                return inst
+        return None
+
+    def account_limits(self, account: str) -> RiskLimitSettings | None:
+        for acct in self.accounts:
+            if acct.name == account:
+                return acct.limits
+        return None
+
+    def accounts_of_amqp_user(self, user: str) -> frozenset[str]:
+        for u in self.amqp_users:
+            if u.name == user:
+                return frozenset(u.accounts)
+        return frozenset()
+
+
+def _unique(section: str, key: str, values: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise ValueError(f"{section}[{i}].{key}: duplicate {value!r}")
+        seen.add(value)
+    return seen
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the processes need: connection URLs and secrets from the environment, plus the
+    validated settings file."""
+
+    database_url: str
+    redis_url: str
+    amqp_url: str
+    config_path: Path
+    file: SettingsFile
+    secret_key: str | None
+
+    def fix_client_password(self, client: FixClientSettings) -> str | None:
+        if client.password_env is None:
+            return None
+        return os.environ.get(client.password_env)
+
+
+def format_validation_error(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: invalid settings ({error.error_count()} problem(s))"]
+    for item in error.errors():
+        loc = ""
+        for part in item["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling)"
+        lines.append(f"  {loc or '<file>'}: {message}")
+    return "\n".join(lines)
+
+
+def parse_settings_file(text: str, path: Path) -> SettingsFile:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return SettingsFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(path, exc)) from None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if env is None else env
+    path = Path(environ.get("OMS_CONFIG", DEFAULT_CONFIG_PATH))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read settings file ({exc.strerror})") from exc
+    return Settings(
+        database_url=environ.get("OMS_DATABASE_URL", DEFAULT_DATABASE_URL),
+        redis_url=environ.get("OMS_REDIS_URL", DEFAULT_REDIS_URL),
+        amqp_url=environ.get("OMS_AMQP_URL", DEFAULT_AMQP_URL),
+        config_path=path,
+        file=parse_settings_file(text, path),
+        secret_key=environ.get("OMS_SECRET_KEY"),
+    )
