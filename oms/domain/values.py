@@ -90,6 +90,23 @@ class RejectSource(StrEnum):
     OPERATOR = "operator"
 
 
+class OperatorRole(StrEnum):
+    """Role of an operator account (``oms user add NAME --role viewer|trader|admin``)."""
+
+    VIEWER = "viewer"
+    TRADER = "trader"
+    ADMIN = "admin"
+
+
+class KillScope(StrEnum):
+    """What a kill switch stops: everything, or one account, venue or symbol."""
+
+    GLOBAL = "global"
+    ACCOUNT = "account"
+    VENUE = "venue"
+    SYMBOL = "symbol"
+
+
 @dataclass(frozen=True, slots=True)
 class Instrument:
     """Reference data for one tradable symbol (from the settings file)."""
