@@ -1,0 +1,104 @@
+"""The ``oms`` command. Each subcommand builds what it needs through the composition root;
+nothing connects at import."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import click
+
+from oms.settings import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="oms")
+def main() -> None:
+    """FIX gateway and order management system."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema (alembic)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the schema migrations to OMS_DATABASE_URL."""
+    from oms.store.db import upgrade
+
+    settings = _settings()
+    _run_db(lambda: upgrade(settings.database_url, revision), settings.database_url)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert the schema to REVISION (``base`` removes everything)."""
+    from oms.store.db import downgrade
+
+    settings = _settings()
+    _run_db(lambda: downgrade(settings.database_url, revision), settings.database_url)
+    click.echo(f"database at {revision}")
+
+
+def _run_db(action: Callable[[], None], url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        action()
+    except OperationalError as exc:
+        safe_url = url.rsplit("@", maxsplit=1)[-1]
+        raise click.ClickException(
+            f"cannot reach PostgreSQL at {safe_url}: {exc.orig}".strip()
+        ) from None
+
+
+@main.group()
+def config() -> None:
+    """The settings file."""
+
+
+@config.command("check")
+def config_check() -> None:
+    """Validate the settings file named by OMS_CONFIG and summarise it."""
+    settings = _settings()
+    f = settings.file
+    click.echo(
+        f"{settings.config_path}: ok — {len(f.venues)} venue(s), {len(f.instruments)} "
+        f"instrument(s), {len(f.accounts)} account(s), {len(f.amqp_users)} AMQP user(s), "
+        f"{len(f.fix_clients)} FIX client session(s)"
+    )
+
+
+@main.command()
+@click.option(
+    "--url", envvar="OMS_HEALTH_URL", default="http://127.0.0.1:9109/healthz", show_default=True,
+    help="the process's health endpoint (the container health check calls this)",
+)
+@click.option("--timeout", default=3.0, show_default=True)
+def health(url: str, timeout: float) -> None:
+    """Exit 0 when the process at URL reports itself healthy."""
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        raise click.ClickException(f"not an http(s) URL: {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - checked
+            click.echo(f"{url}: {response.status}")
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise click.ClickException(f"{url}: unhealthy ({exc})") from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

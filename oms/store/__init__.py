@@ -1,0 +1,1 @@
+"""PostgreSQL persistence: models (owned by alembic), engine factory, repositories, outbox."""

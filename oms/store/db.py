@@ -1,0 +1,63 @@
+"""Database engine factory and schema migration entry points.
+
+Nothing connects at import: the composition root calls ``make_engine`` once per process (after
+gunicorn forks, for the admin pages).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, text
+
+ADVISORY_LOCK_NAMESPACE = 0x0A5
+
+
+def make_engine(url: str, *, pool_size: int = 5, application_name: str = "oms") -> Engine:
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"application_name": application_name, "connect_timeout": 5},
+    )
+
+
+def migrations_dir() -> Path:
+    """Where the alembic scripts are: ``OMS_MIGRATIONS_DIR``, else beside the package."""
+    override = os.environ.get("OMS_MIGRATIONS_DIR")
+    if override:
+        return Path(override)
+    beside_package = Path(__file__).resolve().parents[2] / "migrations"
+    if beside_package.is_dir():
+        return beside_package
+    return Path.cwd() / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    directory = migrations_dir()
+    ini = directory.parent / "alembic.ini"
+    config = Config(str(ini)) if ini.is_file() else Config()
+    config.set_main_option("script_location", str(directory))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(database_url), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        exists = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+        if exists is None:
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
