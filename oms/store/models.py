@@ -33,7 +33,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from oms.domain.values import ExecType, OrdStatus, OrdType, Side, TimeInForce
+from oms.domain.values import (
+    ExecType,
+    KillScope,
+    OperatorRole,
+    OrdStatus,
+    OrdType,
+    Side,
+    TimeInForce,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -46,19 +54,6 @@ NAMING = {
 QTY = Numeric(28, 8)
 PX = Numeric(28, 10)
 TS = DateTime(timezone=True)
-
-
-class OperatorRole(enum.StrEnum):
-    VIEWER = "viewer"
-    TRADER = "trader"
-    ADMIN = "admin"
-
-
-class KillScope(enum.StrEnum):
-    GLOBAL = "global"
-    ACCOUNT = "account"
-    VENUE = "venue"
-    SYMBOL = "symbol"
 
 
 class VenueRequestKind(enum.StrEnum):
