@@ -19,6 +19,12 @@ from oms.domain.risk.intents import OrderIntent, ReplaceIntent
 from oms.domain.risk.limits import RiskLimits
 from oms.domain.risk.rate_window import RateWindows
 
+_ZERO = Decimal(0)
+_ACCOUNT_ORDER_RATE = RiskCode.ACCOUNT_ORDER_RATE
+_SESSION_ORDER_RATE = RiskCode.SESSION_ORDER_RATE
+_ACCOUNT_MESSAGE_RATE = RiskCode.ACCOUNT_MESSAGE_RATE
+_SESSION_MESSAGE_RATE = RiskCode.SESSION_MESSAGE_RATE
+
 
 def check_new_order(order: OrderIntent, ctx: RiskContext, now: datetime) -> RiskDecision:
     limits = ctx.limits
@@ -27,11 +33,11 @@ def check_new_order(order: OrderIntent, ctx: RiskContext, now: datetime) -> Risk
         _check_terms(order, order.quantity, ctx, now)
         or rules.too_many_open_orders(ctx)
         or rules.rate_exceeded(
-            RiskCode.ACCOUNT_ORDER_RATE, "account order rate", windows.account_orders,
+            _ACCOUNT_ORDER_RATE, "account order rate", windows.account_orders,
             limits.account_order_rate, now,
         )
         or rules.rate_exceeded(
-            RiskCode.SESSION_ORDER_RATE, "session order rate", windows.session_orders,
+            _SESSION_ORDER_RATE, "session order rate", windows.session_orders,
             limits.session_order_rate, now,
         )
         or _message_rates(limits, windows, now)
@@ -46,7 +52,7 @@ def check_replace(replace: ReplaceIntent, ctx: RiskContext, now: datetime) -> Ri
     halts block replaces too. It counts as a message, not as a new order."""
     order = replace.order
     new_leaves = replace.new_leaves
-    if new_leaves <= 0:
+    if new_leaves <= _ZERO:
         return RiskDecision.reject(
             RiskCode.INVALID_QUANTITY,
             f"new quantity {order.quantity} is not above the filled quantity "
@@ -119,10 +125,10 @@ def _check_terms(
 
 def _message_rates(limits: RiskLimits, windows: RateWindows, now: datetime) -> RiskDecision | None:
     return rules.rate_exceeded(
-        RiskCode.ACCOUNT_MESSAGE_RATE, "account message rate", windows.account_messages,
+        _ACCOUNT_MESSAGE_RATE, "account message rate", windows.account_messages,
         limits.account_message_rate, now,
     ) or rules.rate_exceeded(
-        RiskCode.SESSION_MESSAGE_RATE, "session message rate", windows.session_messages,
+        _SESSION_MESSAGE_RATE, "session message rate", windows.session_messages,
         limits.session_message_rate, now,
     )
 

@@ -58,7 +58,9 @@ class KillSwitch:
 
     def __init__(self, entries: Iterable[KillSwitchEntry] = ()) -> None:
         self._by_scope: dict[KillScope, dict[str, KillSwitchEntry]] = {s: {} for s in KillScope}
-        self._texts: dict[KillScope, dict[str, str]] = {s: {} for s in KillScope}
+        # The texts of tripped switches, by scope in a fixed order (global, account, venue,
+        # symbol), so the order path does four plain dict lookups and no enum hashing.
+        self._texts: tuple[dict[str, str], ...] = tuple({} for _ in KillScope)
         self._tripped = 0
         for entry in entries:
             self._put(entry)
@@ -96,7 +98,7 @@ class KillSwitch:
         entry = self._by_scope[scope].pop(normalized, None)
         if entry is None:
             return KillSwitchChange(False, f"no {scope} kill switch is tripped for {normalized}")
-        del self._texts[scope][normalized]
+        del self._texts[_SCOPE_INDEX[scope]][normalized]
         self._tripped -= 1
         return KillSwitchChange(
             True, f"{entry.text}; cleared by {by} at {at.isoformat()}", entry, None
@@ -106,12 +108,12 @@ class KillSwitch:
         """The text of the switch blocking an order, or ``None`` if trading is allowed."""
         if not self._tripped:
             return None
-        texts = self._texts
+        global_, accounts, venues, symbols = self._texts
         return (
-            texts[KillScope.GLOBAL].get(GLOBAL_KEY)
-            or texts[KillScope.ACCOUNT].get(account)
-            or texts[KillScope.VENUE].get(venue)
-            or texts[KillScope.SYMBOL].get(symbol)
+            global_.get(GLOBAL_KEY)
+            or accounts.get(account)
+            or venues.get(venue)
+            or symbols.get(symbol)
         )
 
     def entries(self) -> tuple[KillSwitchEntry, ...]:
@@ -121,7 +123,10 @@ class KillSwitch:
         if entry.key not in self._by_scope[entry.scope]:
             self._tripped += 1
         self._by_scope[entry.scope][entry.key] = entry
-        self._texts[entry.scope][entry.key] = entry.text
+        self._texts[_SCOPE_INDEX[entry.scope]][entry.key] = entry.text
+
+
+_SCOPE_INDEX = {KillScope.GLOBAL: 0, KillScope.ACCOUNT: 1, KillScope.VENUE: 2, KillScope.SYMBOL: 3}
 
 
 def _normalize_key(scope: KillScope, key: str | None) -> str | None:

@@ -17,11 +17,27 @@ from oms.domain.risk.intents import OrderIntent
 from oms.domain.risk.limits import RateLimit, RiskLimits
 from oms.domain.risk.rate_window import SlidingWindow
 from oms.domain.risk.text import computed, num, percent, seconds
-from oms.domain.values import Instrument, Side
+from oms.domain.values import Instrument, OrdType, Side
 
 _reject = RiskDecision.reject
+_ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _CENT = Decimal("0.01")
+
+# Enum members and properties cost a class-attribute lookup (or a Python call) each time; the
+# hot path compares identities against these module constants instead.
+_BUY = Side.BUY
+_LIMIT = OrdType.LIMIT
+_STOP = OrdType.STOP
+_STOP_LIMIT = OrdType.STOP_LIMIT
+
+
+def has_limit_price(ord_type: OrdType) -> bool:
+    return ord_type is _LIMIT or ord_type is _STOP_LIMIT
+
+
+def has_stop_price(ord_type: OrdType) -> bool:
+    return ord_type is _STOP or ord_type is _STOP_LIMIT
 
 
 def trading_stopped(order: OrderIntent, ctx: RiskContext) -> RiskDecision | None:
@@ -46,15 +62,15 @@ def restricted_symbol(order: OrderIntent, limits: RiskLimits) -> RiskDecision | 
 
 def malformed(order: OrderIntent) -> RiskDecision | None:
     """Figures no risk limit can be evaluated on (validation should have caught them)."""
-    if order.quantity <= 0:
+    if order.quantity <= _ZERO:
         return _reject(
             RiskCode.INVALID_QUANTITY, f"order quantity {num(order.quantity)} is not positive"
         )
     ord_type = order.ord_type
     price, stop = order.price, order.stop_price
-    if ord_type.needs_price and (price is None or price <= 0):
+    if (ord_type is _LIMIT or ord_type is _STOP_LIMIT) and (price is None or price <= _ZERO):
         return _reject(RiskCode.INVALID_PRICE, f"a {ord_type} order needs a positive price")
-    if ord_type.needs_stop_price and (stop is None or stop <= 0):
+    if (ord_type is _STOP or ord_type is _STOP_LIMIT) and (stop is None or stop <= _ZERO):
         return _reject(RiskCode.INVALID_PRICE, f"a {ord_type} order needs a positive stop price")
     return None
 
@@ -72,12 +88,12 @@ def off_increment(order: OrderIntent, instrument: Instrument) -> RiskDecision | 
             )
     tick = instrument.tick_size
     if tick:
-        if order.ord_type.needs_price:
-            price = order.price
-            if price is not None and price % tick:
-                return _off_tick("limit price", price, tick, order.symbol)
+        ord_type = order.ord_type
+        price = order.price
+        if price is not None and (ord_type is _LIMIT or ord_type is _STOP_LIMIT) and price % tick:
+            return _off_tick("limit price", price, tick, order.symbol)
         stop = order.stop_price
-        if stop is not None and order.ord_type.needs_stop_price and stop % tick:
+        if stop is not None and (ord_type is _STOP or ord_type is _STOP_LIMIT) and stop % tick:
             return _off_tick("stop price", stop, tick, order.symbol)
     return None
 
@@ -108,7 +124,7 @@ def needs_reference(order: OrderIntent, limits: RiskLimits) -> bool:
     return (
         limits.price_collar is not None
         or limits.max_gross_exposure is not None
-        or (limits.max_order_notional is not None and not order.ord_type.needs_price)
+        or (limits.max_order_notional is not None and not has_limit_price(order.ord_type))
     )
 
 
@@ -116,7 +132,7 @@ def unusable_reference(
     order: OrderIntent, ctx: RiskContext, now: datetime
 ) -> RiskDecision | None:
     ref = ctx.reference
-    if ref is None or ref.price <= 0:
+    if ref is None or ref.price <= _ZERO:
         return _reject(
             RiskCode.REFERENCE_PRICE_MISSING, f"no reference price for {order.symbol}"
         )
@@ -140,12 +156,20 @@ def outside_collar(
     if collar is None:
         return None
     band = reference * collar
-    if order.ord_type.needs_price:
-        price = order.price
-        if price is not None and abs(price - reference) > band:
-            return _collar_breach("limit price", price, reference, collar, band)
+    ord_type = order.ord_type
+    price = order.price
+    if (
+        price is not None
+        and (ord_type is _LIMIT or ord_type is _STOP_LIMIT)
+        and abs(price - reference) > band
+    ):
+        return _collar_breach("limit price", price, reference, collar, band)
     stop = order.stop_price
-    if stop is not None and order.ord_type.needs_stop_price and abs(stop - reference) > band:
+    if (
+        stop is not None
+        and (ord_type is _STOP or ord_type is _STOP_LIMIT)
+        and abs(stop - reference) > band
+    ):
         return _collar_breach("stop price", stop, reference, collar, band)
     return None
 
@@ -174,16 +198,17 @@ def too_much_notional(
     max_notional = limits.max_order_notional
     if max_notional is None:
         return None
-    if order.ord_type.needs_price:
+    priced = has_limit_price(order.ord_type)
+    if priced:
         price = order.price
         assert price is not None  # malformed() ran first
     else:
         assert reference is not None  # needs_reference() made sure of it
-        price = reference * (limits.collar_up if order.side is Side.BUY else limits.collar_down)
+        price = reference * (limits.collar_up if order.side is _BUY else limits.collar_down)
     notional = order.quantity * price * multiplier
     if notional > max_notional:
         how = ""
-        if not order.ord_type.needs_price:
+        if not priced:
             how = f", valued at reference {num(reference or price)}"
             if limits.price_collar:
                 how += f" moved by the {percent(limits.price_collar)} collar"
@@ -213,9 +238,9 @@ def position_breach(side: Side, added: Decimal, ctx: RiskContext) -> RiskDecisio
     """``added``: open quantity the order adds on its side (its quantity, or a replace's change
     of leaves). Orders adding nothing pass, so risk can always be reduced."""
     max_position = ctx.limits.max_position
-    if max_position is None or added <= 0:
+    if max_position is None or added <= _ZERO:
         return None
-    if side is Side.BUY:
+    if side is _BUY:
         worst = ctx.position + ctx.open_buy_leaves + added
         if worst > max_position:
             return _position_reject("long", worst, max_position, ctx, added)
@@ -245,17 +270,18 @@ def exposure_breach(
 ) -> RiskDecision | None:
     """Reject if the order raises the account's worst-case gross exposure above the max."""
     max_gross = ctx.limits.max_gross_exposure
-    if max_gross is None or added <= 0:
+    if max_gross is None or added <= _ZERO:
         return None
     assert reference is not None  # needs_reference() made sure of it
+    # Worst case = the larger magnitude of "all buys fill" and "all sells fill". The order
+    # moves one of the two outward; it adds exposure only if that side becomes the larger.
     long = ctx.position + ctx.open_buy_leaves
     short = ctx.position - ctx.open_sell_leaves
-    before = max(abs(long), abs(short))
-    if side is Side.BUY:
-        long += added
-    else:
-        short -= added
-    after = max(abs(long), abs(short))
+    long_size = -long if long < _ZERO else long
+    short_size = -short if short < _ZERO else short
+    before = long_size if long_size > short_size else short_size
+    moved = long + added if side is _BUY else short - added
+    after = -moved if moved < _ZERO else moved
     if after <= before:
         return None
     gross = ctx.other_gross_exposure + after * reference * ctx.instrument.multiplier
