@@ -1,0 +1,120 @@
+"""quickfix Application for venue sessions (the gateway is the initiator).
+
+Thin by design: callbacks run on quickfix's threads, translate the message to plain fields and
+put an input on the core's inbox, nothing more. Sending goes through ``VenueSender``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+import quickfix as fix
+
+from fix_gateway.session_settings import SessionKey
+from fix_gateway.wire import build_message, parse_raw
+from oms.engine.inputs import VenueMessage, VenueSessionChanged
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[object], None]
+
+
+class VenueApplication(fix.Application):  # type: ignore[misc]
+    """``venues`` maps our session key to the venue name; ``next_target_seq`` holds, per venue,
+    the inbound MsgSeqNum the core has committed + 1, so that after a crash the venue resends
+    whatever quickfix had received but the core had not committed."""
+
+    def __init__(
+        self, venues: Mapping[SessionKey, str], sink: Sink, next_target_seq: Mapping[str, int]
+    ) -> None:
+        super().__init__()
+        self._venues = dict(venues)
+        self._sink = sink
+        self._next_target_seq = dict(next_target_seq)
+
+    def onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802 - quickfix API
+        venue = self._venues.get(SessionKey.of(session_id))
+        wanted = self._next_target_seq.get(venue or "")
+        session = fix.Session.lookupSession(session_id)
+        if wanted and session is not None and session.getExpectedTargetNum() > wanted:
+            log.info(
+                "venue %s: rewinding expected inbound MsgSeqNum from %d to %d (last committed + 1)",
+                venue, session.getExpectedTargetNum(), wanted,
+            )
+            session.setNextTargetMsgSeqNum(wanted)
+
+    def onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
+        self._state(session_id, True)
+
+    def onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
+        self._state(session_id, False)
+
+    def _state(self, session_id: fix.SessionID, logged_on: bool) -> None:
+        venue = self._venues.get(SessionKey.of(session_id))
+        if venue is None:
+            return
+        session = fix.Session.lookupSession(session_id)
+        sender = session.getExpectedSenderNum() if session is not None else 0
+        target = session.getExpectedTargetNum() if session is not None else 0
+        self._sink(VenueSessionChanged(venue, logged_on, sender, target))
+
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+        return None
+
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+        return None
+
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+        # Never resend a stale order instruction on a venue's ResendRequest: quickfix then sends
+        # a gap fill instead, and in-doubt orders are resolved by status request.
+        header = message.getHeader()
+        if header.isSetField(43) and header.getField(43) == "Y":
+            raise fix.DoNotSend()
+
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+        venue = self._venues.get(SessionKey.of(session_id))
+        if venue is None:
+            return
+        fields = parse_raw(message.toString())
+        self._sink(
+            VenueMessage(
+                venue=venue,
+                msg_type=fields.get(35, ""),
+                fields=fields,
+                seq_num=int(fields.get(34, "0") or 0),
+                received_ns=time.perf_counter_ns(),
+            )
+        )
+
+
+class VenueSender:
+    """Sends application messages on venue sessions, by venue name."""
+
+    def __init__(self, sessions: Mapping[str, SessionKey]) -> None:
+        self._sessions = {venue: key.session_id() for venue, key in sessions.items()}
+        self._begin = {venue: key.begin_string for venue, key in sessions.items()}
+
+    def is_logged_on(self, venue: str) -> bool:
+        session_id = self._sessions.get(venue)
+        if session_id is None:
+            return False
+        session = fix.Session.lookupSession(session_id)
+        return bool(session is not None and session.isLoggedOn())
+
+    def begin_string(self, venue: str) -> str:
+        return self._begin[venue]
+
+    def send(self, venue: str, msg_type: str, body: Mapping[int, str]) -> bool:
+        session_id = self._sessions.get(venue)
+        if session_id is None:
+            return False
+        message = build_message(self._begin[venue], msg_type, body)
+        return bool(fix.Session.sendToTarget(message, session_id))
+
+    def sequence_numbers(self, venue: str) -> tuple[int, int]:
+        session = fix.Session.lookupSession(self._sessions[venue])
+        if session is None:
+            return (0, 0)
+        return (session.getExpectedSenderNum(), session.getExpectedTargetNum())
