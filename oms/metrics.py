@@ -1,0 +1,102 @@
+"""Prometheus metrics and the liveness/readiness endpoints of the gateway.
+
+One registry per process, built by the composition root (nothing registered at import), served
+on ``engine.metrics_port``; ``/healthz`` (alive: the core thread beats) and ``/readyz`` (ready:
+database reachable, venues logged on, broker connected) on ``engine.health_port``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+LATENCY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.hop_latency = Histogram(
+            "oms_hop_latency_seconds", "Latency per hop of the order path", ["hop"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.orders = Counter("oms_orders_total", "Orders accepted", ["account"], registry=r)
+        self.fills = Counter("oms_fills_total", "Executions applied", ["venue"], registry=r)
+        self.rejects = Counter(
+            "oms_rejects_total", "Rejected commands by source", ["source"], registry=r
+        )
+        self.dead_letters = Counter("oms_dead_letters_total", "Commands dead-lettered", registry=r)
+        self.inbox_depth = Gauge(
+            "oms_inbox_depth", "Inputs waiting in the core's inbox", registry=r
+        )
+        self.batch_size = Histogram(
+            "oms_batch_size", "Inputs per committed batch",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000), registry=r,
+        )
+        self.outbox_lag = Gauge(
+            "oms_outbox_lag_events", "Outbox events committed but not yet published", registry=r
+        )
+        self.session_state = Gauge(
+            "oms_fix_session_logged_on", "1 when the FIX session is logged on",
+            ["session"], registry=r,
+        )
+        self.commit_failures = Counter(
+            "oms_commit_failures_total", "Batches whose commit failed", registry=r
+        )
+
+    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
+        if port:
+            start_http_server(port, addr=addr, registry=self.registry)
+
+
+class HealthServer:
+    """Serves ``/healthz`` and ``/readyz`` from two callables returning (ok, details)."""
+
+    def __init__(
+        self,
+        port: int,
+        alive: Callable[[], tuple[bool, dict[str, object]]],
+        ready: Callable[[], tuple[bool, dict[str, object]]],
+        addr: str = "127.0.0.1",
+    ) -> None:
+        checks = {"/healthz": alive, "/readyz": ready}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                check = checks.get(self.path.split("?")[0])
+                if check is None:
+                    self.send_error(404)
+                    return
+                ok, details = check()
+                body = json.dumps({"ok": ok, **details}, default=str).encode()
+                self.send_response(200 if ok else 503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer((addr, port), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="health-http", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
