@@ -1,0 +1,116 @@
+"""The durable channel from operators to the gateway: a Postgres table plus LISTEN/NOTIFY.
+
+The admin pages insert a command row (and its audit row) and NOTIFY in one transaction; the
+gateway's listener wakes, reads unprocessed rows in id order and puts them on the core's inbox;
+the core marks each processed, with its result, in the transaction that applied it. A command
+issued while the gateway is down waits in the table: nothing depends on Redis, which keeps
+nothing on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, cast
+
+import psycopg
+from psycopg.rows import dict_row
+from sqlalchemy import Connection, Table, insert, text, update
+from sqlalchemy.engine import make_url
+
+from oms.engine.inputs import OperatorCommandReceived
+from oms.store.models import OperatorAudit, OperatorCommand
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "oms_operator_commands"
+COMMANDS = cast(Table, OperatorCommand.__table__)
+AUDIT = cast(Table, OperatorAudit.__table__)
+
+
+def issue_command(
+    conn: Connection, *, kind: str, payload: dict[str, Any], issued_by: str, reason: str,
+    at: datetime, target: str,
+) -> int:
+    """Record an operator command and its audit row; the gateway is notified on commit."""
+    command_id = conn.execute(
+        insert(COMMANDS)
+        .values(kind=kind, payload=payload, issued_by=issued_by, reason=reason, created_at=at)
+        .returning(COMMANDS.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(AUDIT).values(
+            at=at, username=issued_by, action=kind, target=target, reason=reason,
+            details=payload | {"command_id": command_id},
+        )
+    )
+    conn.execute(text(f"NOTIFY {CHANNEL}"))
+    return int(command_id)
+
+
+def mark_processed(conn: Connection, command_id: int, result: str, at: datetime) -> None:
+    conn.execute(
+        update(COMMANDS)
+        .where(COMMANDS.c.id == command_id)
+        .values(processed_at=at, result=result)
+    )
+
+
+def libpq_conninfo(sqlalchemy_url: str) -> str:
+    url = make_url(sqlalchemy_url)
+    parts = {
+        "host": url.host, "port": url.port, "user": url.username, "password": url.password,
+        "dbname": url.database,
+    }
+    return psycopg.conninfo.make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
+
+
+class OperatorCommandListener:
+    """Feeds unprocessed operator commands to ``sink`` in id order; reconnects on its own."""
+
+    def __init__(self, database_url: str, sink: Callable[[object], None]) -> None:
+        self._conninfo = libpq_conninfo(database_url)
+        self._sink = sink
+        self._stop = threading.Event()
+        self._last_id = 0
+        self._thread = threading.Thread(target=self._run, name="operator-commands", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._drain(conn)
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            pass
+                        self._drain(conn)
+            except psycopg.OperationalError as exc:
+                log.warning("operator channel: database unavailable (%s); retrying", exc)
+                self._stop.wait(2.0)
+
+    def _drain(self, conn: psycopg.Connection[Any]) -> None:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                "SELECT id, kind, payload, issued_by, reason FROM operator_commands "
+                "WHERE processed_at IS NULL AND id > %s ORDER BY id",
+                (self._last_id,),
+            )
+            for row in cur.fetchall():
+                self._last_id = int(row["id"])
+                self._sink(
+                    OperatorCommandReceived(
+                        command_id=int(row["id"]), kind=str(row["kind"]),
+                        payload=dict(row["payload"]), issued_by=str(row["issued_by"]),
+                        reason=str(row["reason"]),
+                    )
+                )
