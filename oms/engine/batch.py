@@ -1,0 +1,204 @@
+"""One batch of the core: every change the batch makes, written in ONE transaction, and the
+effects that may only happen after that transaction commits (durable before visible)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, bindparam, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from oms.store import order_repository as orders_repo
+from oms.store.models import (
+    AccountBreaker,
+    ClientOutboxMessage,
+    Execution,
+    FixMessage,
+    FixSessionWatermark,
+    KillSwitch,
+    OutboxEvent,
+    Position,
+    UnmatchedReport,
+    VenueRequest,
+)
+from oms.store.operator_channel import mark_processed
+
+
+def _t(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+EXECUTIONS = _t(Execution)
+POSITIONS = _t(Position)
+VENUE_REQUESTS = _t(VenueRequest)
+WATERMARKS = _t(FixSessionWatermark)
+OUTBOX = _t(OutboxEvent)
+CLIENT_OUTBOX = _t(ClientOutboxMessage)
+UNMATCHED = _t(UnmatchedReport)
+FIX_MESSAGES = _t(FixMessage)
+KILL_SWITCHES = _t(KillSwitch)
+BREAKERS = _t(AccountBreaker)
+
+
+@dataclass(slots=True)
+class PositionDelta:
+    bought_qty: Decimal = Decimal(0)
+    sold_qty: Decimal = Decimal(0)
+    bought_notional: Decimal = Decimal(0)
+    sold_notional: Decimal = Decimal(0)
+
+    def add(self, signed_qty: Decimal, price: Decimal) -> None:
+        """A fill (or, with the opposite sign, its bust) moves the position."""
+        if signed_qty >= 0:
+            self.bought_qty += signed_qty
+            self.bought_notional += signed_qty * price
+        else:
+            self.sold_qty -= signed_qty
+            self.sold_notional -= signed_qty * price
+
+
+@dataclass(slots=True)
+class Batch:
+    """Rows to write and effects to carry out for one batch of inputs."""
+
+    now: datetime
+    new_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    client_requests: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    client_outbox: list[dict[str, Any]] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)
+    positions: dict[tuple[str, str], PositionDelta] = field(default_factory=dict)
+    venue_requests: list[dict[str, Any]] = field(default_factory=list)
+    venue_request_states: dict[tuple[str, str], str] = field(default_factory=dict)
+    watermarks: dict[str, int] = field(default_factory=dict)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+    fix_messages: list[dict[str, Any]] = field(default_factory=list)
+    kill_switches: list[dict[str, Any]] = field(default_factory=list)
+    breakers: list[dict[str, Any]] = field(default_factory=list)
+    operator_results: list[tuple[int, str]] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    on_rollback: list[Callable[[], None]] = field(default_factory=list)
+
+    def position(self, account: str, symbol: str) -> PositionDelta:
+        key = (account, symbol)
+        delta = self.positions.get(key)
+        if delta is None:
+            delta = self.positions[key] = PositionDelta()
+        return delta
+
+    def save_order(self, row: dict[str, Any], *, is_new: bool) -> None:
+        """``row`` carries the version it was read at; a new order is inserted at version 1."""
+        order_id = row["order_id"]
+        if is_new or order_id in self.new_orders:
+            self.new_orders[order_id] = row
+        else:
+            self.changed_orders[order_id] = row
+
+    def is_empty(self) -> bool:
+        return not (
+            self.new_orders or self.changed_orders or self.client_requests or self.events
+            or self.outbox or self.client_outbox or self.executions or self.positions
+            or self.venue_requests or self.venue_request_states or self.watermarks
+            or self.unmatched or self.fix_messages or self.kill_switches or self.breakers
+            or self.operator_results
+        )
+
+    # -- the one transaction --------------------------------------------------------------
+
+    def write(self, conn: Connection) -> None:
+        orders_repo.insert_orders(conn, list(self.new_orders.values()))
+        orders_repo.update_orders(conn, list(self.changed_orders.values()))
+        if self.client_requests:
+            conn.execute(orders_repo.CLIENT_REQUESTS.insert(), self.client_requests)
+        orders_repo.append_events(conn, self.events)
+        if self.executions:
+            conn.execute(EXECUTIONS.insert(), self.executions)
+        if self.positions:
+            self._write_positions(conn)
+        if self.venue_requests:
+            conn.execute(VENUE_REQUESTS.insert(), self.venue_requests)
+        if self.venue_request_states:
+            conn.execute(
+                update(VENUE_REQUESTS)
+                .where(VENUE_REQUESTS.c.venue == bindparam("b_venue"))
+                .where(VENUE_REQUESTS.c.venue_cl_ord_id == bindparam("b_id"))
+                .values(state=bindparam("b_state")),
+                [
+                    {"b_venue": v, "b_id": i, "b_state": s}
+                    for (v, i), s in self.venue_request_states.items()
+                ],
+            )
+        if self.watermarks:
+            stmt = pg_insert(WATERMARKS)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["session_id"],
+                    set_={
+                        "last_inbound_seq": stmt.excluded.last_inbound_seq,
+                        "updated_at": stmt.excluded.updated_at,
+                    },
+                ),
+                [
+                    {"session_id": s, "last_inbound_seq": n, "updated_at": self.now}
+                    for s, n in self.watermarks.items()
+                ],
+            )
+        for table, rows in (
+            (OUTBOX, self.outbox), (CLIENT_OUTBOX, self.client_outbox),
+            (UNMATCHED, self.unmatched), (FIX_MESSAGES, self.fix_messages),
+        ):
+            if rows:
+                conn.execute(table.insert(), rows)
+        for table, rows, keys in (
+            (KILL_SWITCHES, self.kill_switches, ["scope", "key"]),
+            (BREAKERS, self.breakers, ["account"]),
+        ):
+            for row in rows:
+                stmt = pg_insert(table).values(row)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=keys, set_={k: v for k, v in row.items() if k not in keys}
+                    )
+                )
+        for command_id, result in self.operator_results:
+            mark_processed(conn, command_id, result, self.now)
+
+    def _write_positions(self, conn: Connection) -> None:
+        stmt = pg_insert(POSITIONS)
+        excluded = stmt.excluded
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["account", "symbol"],
+                set_={
+                    "net_qty": POSITIONS.c.net_qty + excluded.net_qty,
+                    "bought_qty": POSITIONS.c.bought_qty + excluded.bought_qty,
+                    "sold_qty": POSITIONS.c.sold_qty + excluded.sold_qty,
+                    "bought_notional": POSITIONS.c.bought_notional + excluded.bought_notional,
+                    "sold_notional": POSITIONS.c.sold_notional + excluded.sold_notional,
+                    "updated_at": excluded.updated_at,
+                },
+            ),
+            [
+                {
+                    "account": account, "symbol": symbol,
+                    "net_qty": d.bought_qty - d.sold_qty, "bought_qty": d.bought_qty,
+                    "sold_qty": d.sold_qty, "bought_notional": d.bought_notional,
+                    "sold_notional": d.sold_notional, "updated_at": self.now,
+                }
+                for (account, symbol), d in self.positions.items()
+            ],
+        )
+
+
+def commit(engine: Engine, batch: Batch) -> None:
+    """Write the batch in one transaction. Raises on failure; nothing is then visible."""
+    if batch.is_empty():
+        return
+    with engine.begin() as conn:
+        batch.write(conn)
