@@ -376,6 +376,8 @@ class MatchingEngine:
         return None if problem is None else (problem, OrdRejReason.OTHER)
 
     def _check_replace(self, order: Order, cmd: ReplaceOrder) -> str | None:
+        if cmd.unsupported is not None:
+            return cmd.unsupported
         if cmd.symbol != order.symbol or cmd.side is not order.side:
             return "a replace cannot change the symbol or the side"
         if cmd.ord_type is not order.ord_type:

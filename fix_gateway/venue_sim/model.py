@@ -154,6 +154,7 @@ class ReplaceOrder:
     ord_type: OrdType
     quantity: Decimal
     price: Decimal | None = None
+    unsupported: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from fix_gateway.venue_sim.model import (
     Side,
     TimeInForce,
 )
-from tests.unit.matching_helpers import D, engine, execs, kinds, limit, market, trades
+from tests.unit.test_matching_engine_helpers import D, engine, execs, kinds, limit, market, trades
 
 BUY, SELL = Side.BUY, Side.SELL
 
@@ -223,7 +223,7 @@ def test_exec_ids_and_order_ids_are_unique() -> None:
 def test_id_prefix_distinguishes_runs() -> None:
     from fix_gateway.venue_sim.matching import MatchingEngine
     from fix_gateway.venue_sim.model import InstrumentRules
-    from tests.unit.matching_helpers import NOW
+    from tests.unit.test_matching_engine_helpers import NOW
 
     eng = MatchingEngine([InstrumentRules("ZVZZT")], lambda: NOW, id_prefix="R7-")
     [ack] = execs(eng.submit(limit("b1", BUY, "1", "10.00")))

@@ -13,7 +13,16 @@ from fix_gateway.venue_sim.model import (
     StatusRequest,
     TimeInForce,
 )
-from tests.unit.matching_helpers import D, cancel, engine, execs, kinds, limit, replace, trades
+from tests.unit.test_matching_engine_helpers import (
+    D,
+    cancel,
+    engine,
+    execs,
+    kinds,
+    limit,
+    replace,
+    trades,
+)
 
 BUY, SELL = Side.BUY, Side.SELL
 
@@ -205,7 +214,7 @@ def test_status_of_a_rejected_order_says_rejected() -> None:
 def test_completed_orders_are_forgotten_beyond_capacity() -> None:
     from fix_gateway.venue_sim.matching import MatchingEngine
     from fix_gateway.venue_sim.model import InstrumentRules
-    from tests.unit.matching_helpers import NOW
+    from tests.unit.test_matching_engine_helpers import NOW
 
     eng = MatchingEngine([InstrumentRules("ZVZZT")], lambda: NOW, completed_capacity=2)
     for i in range(3):

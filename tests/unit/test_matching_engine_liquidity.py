@@ -9,7 +9,7 @@ import pytest
 from fix_gateway.venue_sim.market_maker import LiquidityProfile, MarketMaker
 from fix_gateway.venue_sim.matching import MatchingEngine
 from fix_gateway.venue_sim.model import ExecKind, InstrumentRules, OrdStatus, Side
-from tests.unit.matching_helpers import NOW, D, execs, limit, market
+from tests.unit.test_matching_engine_helpers import NOW, D, execs, limit, market
 
 BUY, SELL = Side.BUY, Side.SELL
 
