@@ -45,7 +45,7 @@ def test_worst_case_long_position_over_the_max_is_rejected_with_the_excess() -> 
     assert decision.code is RiskCode.MAX_POSITION
     assert decision.text == (
         "worst-case long position 10001 in AAPL (position 5000, open buys 4000, this order "
-        "1001) exceeds max 10000 by 1"
+        "adds 1001) exceeds max 10000 by 1"
     )
 
 
@@ -76,8 +76,12 @@ def test_buy_that_reduces_a_short_over_the_max_is_accepted() -> None:
     assert check(order(100), context(POSITION, position=-12_000)).accepted
 
 
-def gross(quantity: int, side: Side = Side.BUY, **book: int) -> RiskDecision:
-    return check(order(quantity, side=side), context(GROSS, other_gross_exposure=500_000, **book))
+def gross(
+    quantity: int, side: Side = Side.BUY, *, position: int = 0, open_buy_leaves: int = 0
+) -> RiskDecision:
+    ctx = context(GROSS, other_gross_exposure=500_000, position=position,
+                  open_buy_leaves=open_buy_leaves)
+    return check(order(quantity, side=side), ctx)
 
 
 def test_gross_exposure_just_under_the_max_is_accepted() -> None:

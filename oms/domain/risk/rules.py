@@ -259,7 +259,7 @@ def _position_reject(
         RiskCode.MAX_POSITION,
         f"worst-case {direction} position {num(worst)} in {ctx.instrument.symbol} (position "
         f"{num(ctx.position)}, open {'buys' if direction == 'long' else 'sells'} "
-        f"{num(side_leaves)}, this order {num(added)}) exceeds max {num(max_position)} "
+        f"{num(side_leaves)}, this order adds {num(added)}) exceeds max {num(max_position)} "
         f"by {num(worst - max_position)}",
         max_position, worst,
     )
