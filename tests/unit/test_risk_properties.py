@@ -99,10 +99,13 @@ def scenarios(draw: st.DrawFn) -> tuple[OrderIntent, RiskContext]:
     return order, ctx
 
 
-def violations(order: OrderIntent, ctx: RiskContext, now: datetime, added: Decimal) -> set[str]:
+def violations(
+    order: OrderIntent, ctx: RiskContext, now: datetime, added: Decimal
+) -> set[RiskCode]:
     """Every rule the order breaks, by the business definitions (``added``: the open quantity
     it adds on its side: its quantity for a new order)."""
-    lim, ins, broken = ctx.limits, ctx.instrument, set()
+    lim, ins = ctx.limits, ctx.instrument
+    broken: set[RiskCode] = set()
     buy = order.side is Side.BUY
     limit_price = order.price if order.ord_type.needs_price else None
     prices = [p for p in (limit_price, order.stop_price) if p is not None]
