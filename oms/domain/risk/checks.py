@@ -18,6 +18,7 @@ from oms.domain.risk.decision import ACCEPTED, RiskDecision
 from oms.domain.risk.intents import OrderIntent, ReplaceIntent
 from oms.domain.risk.limits import RiskLimits
 from oms.domain.risk.rate_window import RateWindows
+from oms.domain.risk.text import num
 
 _ZERO = Decimal(0)
 _ACCOUNT_ORDER_RATE = RiskCode.ACCOUNT_ORDER_RATE
@@ -55,8 +56,8 @@ def check_replace(replace: ReplaceIntent, ctx: RiskContext, now: datetime) -> Ri
     if new_leaves <= _ZERO:
         return RiskDecision.reject(
             RiskCode.INVALID_QUANTITY,
-            f"new quantity {order.quantity} is not above the filled quantity "
-            f"{replace.filled_qty}",
+            f"new quantity {num(order.quantity)} is not above the filled quantity "
+            f"{num(replace.filled_qty)}",
         )
     added: Decimal = new_leaves - replace.current_leaves
     return (

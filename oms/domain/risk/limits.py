@@ -55,8 +55,10 @@ class RiskLimits:
     max_order_qty: Decimal | None = None
     max_order_notional: Decimal | None = None
     price_collar: Decimal | None = None
-    """Largest distance of an order price from the reference price, as a fraction (0.10 = 10%).
-    Market orders are valued at the reference price moved this far in the adverse direction."""
+    """Largest distance of an order's limit price, and of its stop price, from the reference
+    price, as a fraction (0.10 = 10%); at the distance is allowed, beyond it is rejected.
+    Orders without a limit price are valued at the reference price moved this far against
+    them (up for buys, down for sells) for the notional limit."""
     max_reference_age: timedelta | None = None
     """A reference price older than this is stale: orders needing it are rejected."""
     max_open_orders: int | None = None
