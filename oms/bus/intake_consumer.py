@@ -1,0 +1,299 @@
+"""Strategy command intake: consume ``oms.orders.intake`` and hand each command to the core.
+
+Threading: the consumer runs its own thread with its own pika connection (pika is not thread
+safe). For every decodable delivery it calls ``submit(delivery)`` on that thread; ``submit`` is
+the core's inbox put and may block (back-pressure; prefetch bounds what is in flight). The
+core settles each delivery *after its commit* with ``delivery.ack()``, ``delivery.requeue()``
+or ``delivery.dead_letter(reason)``: these are safe from any thread, never block, and only the
+first settlement of a delivery counts. A settlement that arrives after the connection it came
+on was lost is dropped: the broker redelivers the message (``redelivered`` set) and the core
+recognises the command it already recorded.
+
+The consumer settles by itself, without calling ``submit``:
+- a body that is not an identifiable command (``DeadLetter`` from the decoder) and
+- a message delivered more than ``max_delivery_attempts`` times,
+both republished to ``oms.orders.dlq`` with ``x-oms-reason`` (publisher-confirmed), then acked.
+
+On a connection or channel failure it reconnects with exponential backoff and re-declares the
+topology; unacknowledged deliveries return to the queue and come back redelivered.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pika
+from pika.exceptions import AMQPError
+
+from oms.bus.command_decoder import Command, DeadLetter, decode_command
+from oms.bus.dead_letters import dead_letter_properties
+from oms.bus.delivery_attempts import DeliveryAttempts, broker_attempt, message_key
+from oms.bus.topology import DEAD_LETTER_QUEUE, INTAKE_QUEUE, declare_topology
+
+log = logging.getLogger(__name__)
+
+Settlement = Literal["ack", "requeue"] | DeadLetter
+_ACK: Literal["ack"] = "ack"
+_REQUEUE: Literal["requeue"] = "requeue"
+_POLL_S = 0.2
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class IntakeDelivery:
+    """One strategy command as delivered, with the means to settle it from any thread."""
+
+    command: Command
+    delivery_tag: int
+    redelivered: bool
+    attempt: int
+    body: bytes
+    received_ns: int
+    _settle: Callable[[int, Settlement], None] = field(repr=False)
+
+    def ack(self) -> None:
+        """Processed and committed: remove it from the queue."""
+        self._settle(self.delivery_tag, _ACK)
+
+    def requeue(self) -> None:
+        """Not processed (e.g. the commit failed): deliver it again later. Counts an attempt."""
+        self._settle(self.delivery_tag, _REQUEUE)
+
+    def dead_letter(self, reason: str) -> None:
+        """Never to be processed: republish it to ``oms.orders.dlq`` with ``reason``, then ack."""
+        self._settle(self.delivery_tag, DeadLetter(reason))
+
+
+SubmitCallback = Callable[[IntakeDelivery], None]
+
+
+class _ReconnectError(Exception):
+    """Drop this connection and make a new one (after the backoff)."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    key: str
+    body: bytes
+    properties: Any
+    exchange: str
+    routing_key: str
+
+
+@dataclass(slots=True)
+class _Session:
+    """One connection and its channels; deliveries are only settled on the session they came on."""
+
+    connection: pika.BlockingConnection
+    channel: Any
+    dead_letter_channel: Any
+    outstanding: dict[int, _Pending] = field(default_factory=dict)
+
+
+class IntakeConsumer:
+    def __init__(
+        self,
+        amqp_url: str,
+        submit: SubmitCallback,
+        *,
+        prefetch: int = 1000,
+        max_delivery_attempts: int = 5,
+        reconnect_min_s: float = 0.5,
+        reconnect_max_s: float = 30.0,
+        connection_name: str = "oms intake",
+    ) -> None:
+        self._parameters = pika.URLParameters(amqp_url)
+        self._parameters.client_properties = {"connection_name": connection_name}
+        self._submit = submit
+        self._prefetch = prefetch
+        self._max_attempts = max_delivery_attempts
+        self._reconnect_min_s = reconnect_min_s
+        self._reconnect_max_s = reconnect_max_s
+        self._attempts = DeliveryAttempts()
+        self._stopping = threading.Event()
+        self._consuming = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._connection: pika.BlockingConnection | None = None
+        self._session: _Session | None = None
+        self._drain_s = 5.0
+        self.connections_made = 0
+        """How many times the consumer connected (1 + reconnections); for status pages."""
+
+    # --- any thread ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the intake consumer is already started")
+        self._thread = threading.Thread(target=self._run, name="amqp-intake", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop consuming, give the core up to half of ``timeout`` to settle what it holds,
+        then close. Deliveries still unsettled return to the queue."""
+        self._drain_s = timeout / 2
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wait_until_consuming(self, timeout: float) -> bool:
+        """True once connected and consuming (again, after a reconnection)."""
+        return self._consuming.wait(timeout)
+
+    @property
+    def is_consuming(self) -> bool:
+        return self._consuming.is_set()
+
+    # --- the consumer's thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = self._reconnect_min_s
+        while not self._stopping.is_set():
+            connections_before = self.connections_made
+            try:
+                self._consume()
+            except (AMQPError, OSError, _ReconnectError) as error:
+                log.warning("AMQP intake: connection lost or refused (%r); reconnecting", error)
+            except Exception:
+                log.exception("AMQP intake: unexpected error; reconnecting")
+            finally:
+                self._consuming.clear()
+                self._close()
+            if self.connections_made != connections_before:
+                backoff = self._reconnect_min_s
+            if self._stopping.wait(backoff):
+                break
+            backoff = min(backoff * 2, self._reconnect_max_s)
+
+    def _consume(self) -> None:
+        connection = pika.BlockingConnection(self._parameters)
+        self._connection = connection
+        declare_topology(connection)
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=self._prefetch)
+        dead_letter_channel = connection.channel()
+        dead_letter_channel.confirm_delivery()
+        session = _Session(connection, channel, dead_letter_channel)
+        self._session = session
+        channel.basic_consume(
+            INTAKE_QUEUE, functools.partial(self._on_message, session), auto_ack=False
+        )
+        self.connections_made += 1
+        self._consuming.set()
+        log.info("AMQP intake: consuming %s (prefetch %d)", INTAKE_QUEUE, self._prefetch)
+        while not self._stopping.is_set():
+            connection.process_data_events(time_limit=_POLL_S)
+            if not channel.consumer_tags:
+                raise _ReconnectError("the broker cancelled the consumer (queue deleted?)")
+        self._drain(session)
+
+    def _drain(self, session: _Session) -> None:
+        """Stop taking deliveries; let the core settle the ones it holds, for a while."""
+        for consumer_tag in list(session.channel.consumer_tags):
+            session.channel.basic_cancel(consumer_tag)
+        deadline = time.monotonic() + self._drain_s
+        while session.outstanding and time.monotonic() < deadline:
+            session.connection.process_data_events(time_limit=_POLL_S)
+
+    def _close(self) -> None:
+        connection, self._connection, self._session = self._connection, None, None
+        if connection is None:
+            return
+        try:
+            if connection.is_open:
+                connection.close()
+        except (AMQPError, OSError) as error:
+            log.debug("AMQP intake: error while closing: %r", error)
+
+    def _on_message(
+        self, session: _Session, channel: Any, method: Any, properties: Any, body: bytes
+    ) -> None:
+        received_ns = time.perf_counter_ns()
+        tag: int = method.delivery_tag
+        key = message_key(properties.message_id, body)
+        attempt = max(
+            self._attempts.record(key, bool(method.redelivered)),
+            broker_attempt(properties.headers),
+        )
+        session.outstanding[tag] = _Pending(
+            key, body, properties, method.exchange, method.routing_key
+        )
+        if attempt > self._max_attempts:
+            reason = (
+                f"delivered {attempt} times without being processed "
+                f"(the limit is {self._max_attempts} attempts)"
+            )
+            self._settle(session, tag, DeadLetter(reason))
+            return
+        try:
+            result = decode_command(
+                body,
+                content_type=properties.content_type,
+                user_id=properties.user_id,
+                routing_key=method.routing_key,
+            )
+        except Exception as error:  # the decoder is tested never to raise; belt and braces
+            log.exception("AMQP intake: decoder failed on delivery %d", tag)
+            result = DeadLetter(f"the decoder failed on this message: {error!r}")
+        if isinstance(result, DeadLetter):
+            self._settle(session, tag, result)
+            return
+        settle = functools.partial(self._settle_threadsafe, session)
+        self._submit(
+            IntakeDelivery(
+                command=result,
+                delivery_tag=tag,
+                redelivered=bool(method.redelivered),
+                attempt=attempt,
+                body=body,
+                received_ns=received_ns,
+                _settle=settle,
+            )
+        )
+
+    def _settle_threadsafe(self, session: _Session, tag: int, settlement: Settlement) -> None:
+        try:
+            session.connection.add_callback_threadsafe(
+                functools.partial(self._settle, session, tag, settlement)
+            )
+        except (AMQPError, OSError) as error:
+            log.info(
+                "AMQP intake: settling delivery %d dropped (%r); the broker redelivers it",
+                tag, error,
+            )
+
+    def _settle(self, session: _Session, tag: int, settlement: Settlement) -> None:
+        """On the consumer's thread. Ignores a delivery already settled or of an old session."""
+        if session is not self._session or not session.channel.is_open:
+            return
+        pending = session.outstanding.pop(tag, None)
+        if pending is None:
+            return
+        if settlement == _REQUEUE:
+            session.channel.basic_nack(tag, requeue=True)
+            return
+        if isinstance(settlement, DeadLetter):
+            self._publish_dead_letter(session, pending, settlement.reason)
+        session.channel.basic_ack(tag)
+        self._attempts.forget(pending.key)
+
+    def _publish_dead_letter(self, session: _Session, pending: _Pending, reason: str) -> None:
+        """Republish to the dead-letter queue and wait for the broker's confirm. A failure
+        raises, which drops the connection: the original is redelivered and tried again."""
+        properties = dead_letter_properties(
+            pending.properties, reason, exchange=pending.exchange,
+            routing_key=pending.routing_key,
+        )
+        session.dead_letter_channel.basic_publish(
+            exchange="",
+            routing_key=DEAD_LETTER_QUEUE,
+            body=pending.body,
+            properties=properties,
+            mandatory=True,
+        )
+        log.warning("AMQP intake: dead-lettered a message (%s)", reason)
