@@ -143,9 +143,14 @@ class VenueSimulator:
         )
 
     def stop(self) -> None:
+        """Stop accepting and drop every quickfix object: quickfix keeps sessions in a
+        process-wide registry until the acceptor is destroyed, and a stale session with the
+        same SessionID would shadow the sessions of a simulator started later."""
         acceptor, self._acceptor = self._acceptor, None
         if acceptor is not None:
             acceptor.stop(True)
+            del acceptor
+        self._quickfix = ()
         self.timers.stop()
 
     def __enter__(self) -> VenueSimulator:
