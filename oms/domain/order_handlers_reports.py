@@ -356,6 +356,7 @@ def replaced(order: Order, report: VenueExecutionReport, now: datetime) -> Outco
         asked = request.quantity if request.quantity is not None else order.quantity
         quantity = max(asked, order.fills.cum_qty)
     order._drop_request(request)
+    order.acknowledged = True  # the venue replaced it, so it knows the order
     order.orig_cl_ord_id, order.cl_ord_id = order.cl_ord_id, request.cl_ord_id
     order.quantity = quantity
     order.price = _first(report.price, request.price, order.price)
