@@ -1,0 +1,335 @@
+"""The outbox relay: publish committed ``outbox`` rows to RabbitMQ, at least once, in id order.
+
+Threading: the relay runs its own thread with a pika ``SelectConnection`` (asynchronous
+publisher confirms: up to ``window`` messages are in flight at once; a blocking confirm per
+message would cap throughput at one broker round trip per event). Every database access also
+happens on that thread. From other threads call only ``start()``, ``wake()`` and ``stop()``.
+
+- ``wake()`` (thread-safe, cheap, coalesced): the core calls it after each commit that wrote
+  outbox rows. The relay also polls every ``poll_interval_s`` in case a wake-up is missed.
+- A row is marked ``published_at`` once the broker confirms it; marks are written in batches.
+- A row the broker refuses (``basic.nack``) or whose exchange does not exist counts one more
+  ``attempts``; after ``max_attempts`` it is parked with ``parked_reason`` and no longer tried.
+  A failing row does not hold back the rows after it; it is retried on the next poll.
+- Messages are persistent, ``application/json``, with ``message_id`` = the row's ``event_id``
+  (consumers drop duplicates by it: after a crash or reconnection, a row published but not yet
+  marked is published again).
+- Not ``mandatory``: an event that no consumer's queue is bound for is not a failure.
+- On a lost connection it reconnects with exponential backoff and declares ``oms.events``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import pika
+from pika import spec
+from pika.exceptions import AMQPError, ChannelClosedByBroker
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from oms.bus.outbox_rows import OutboxRow, OutboxRows
+from oms.bus.topology import EVENTS_EXCHANGE, TOPIC
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = 404
+JSON = "application/json"
+PERSISTENT = 2
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        amqp_url: str,
+        engine: Engine,
+        *,
+        window: int = 500,
+        mark_batch: int = 500,
+        poll_interval_s: float = 1.0,
+        max_attempts: int = 5,
+        reconnect_min_s: float = 0.5,
+        reconnect_max_s: float = 30.0,
+        connection_name: str = "oms outbox relay",
+    ) -> None:
+        self._parameters = pika.URLParameters(amqp_url)
+        self._parameters.client_properties = {"connection_name": connection_name}
+        self._rows = OutboxRows(engine)
+        self._window = window
+        self._mark_batch = mark_batch
+        self._poll_interval_s = poll_interval_s
+        self._max_attempts = max_attempts
+        self._reconnect_min_s = reconnect_min_s
+        self._reconnect_max_s = reconnect_max_s
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+        self._wake_requested = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._connection: Any = None
+        self._shutdown_deadline = 0.0
+        self._reset_channel_state()
+        self._published: list[int] = []
+        self._failed: dict[int, str] = {}
+        self.connections_made = 0
+        self.published_count = 0
+        self.parked_count = 0
+
+    def _reset_channel_state(self) -> None:
+        self._channel: Any = None
+        self._inflight: OrderedDict[int, OutboxRow] = OrderedDict()
+        self._next_tag = 0
+        self._cursor = 0
+        self._verified: set[str] = set()
+        self._probing: int | None = None
+
+    # --- any thread ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the outbox relay is already started")
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """New rows were committed: publish them now. Thread-safe; never blocks."""
+        if self._wake_requested.is_set():
+            return
+        self._wake_requested.set()
+        if not self._call_soon(self._on_wake):
+            self._wake_requested.clear()  # not connected: the pump runs once connected anyway
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Wait up to half of ``timeout`` for outstanding confirms, mark them, disconnect."""
+        self._shutdown_deadline = time.monotonic() + timeout / 2
+        self._stopping.set()
+        self._call_soon(self._finish_if_drained)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        """True once connected with confirms enabled (again, after a reconnection)."""
+        return self._ready.wait(timeout)
+
+    @property
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
+
+    def _call_soon(self, callback: Callable[[], None]) -> bool:
+        """Run ``callback`` on the relay's thread; False if there is no connection to run it."""
+        connection = self._connection
+        if connection is None:
+            return False
+        try:
+            connection.ioloop.add_callback_threadsafe(callback)
+        except (AMQPError, OSError, RuntimeError) as error:
+            log.debug("outbox relay: could not schedule a callback: %r", error)
+            return False
+        return True
+
+    # --- the relay's thread: connection lifecycle ---------------------------------------------
+
+    def _run(self) -> None:
+        backoff = self._reconnect_min_s
+        while not self._stopping.is_set():
+            connections_before = self.connections_made
+            try:
+                self._connection = pika.SelectConnection(
+                    self._parameters,
+                    on_open_callback=self._on_connection_open,
+                    on_open_error_callback=self._on_connection_open_error,
+                    on_close_callback=self._on_connection_closed,
+                )
+                self._connection.ioloop.start()
+            except Exception:
+                log.exception("outbox relay: unexpected error; reconnecting")
+            finally:
+                self._ready.clear()
+                self._connection = None
+                self._reset_channel_state()
+                self._flush()
+            if self.connections_made != connections_before:
+                backoff = self._reconnect_min_s
+            if self._stopping.wait(backoff):
+                break
+            backoff = min(backoff * 2, self._reconnect_max_s)
+
+    def _on_connection_open(self, connection: Any) -> None:
+        if self._stopping.is_set():
+            self._close_connection()
+            return
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_connection_open_error(self, connection: Any, error: BaseException) -> None:
+        log.warning("outbox relay: cannot connect (%r); retrying", error)
+        connection.ioloop.stop()
+
+    def _on_connection_closed(self, connection: Any, reason: BaseException) -> None:
+        if not self._stopping.is_set():
+            log.warning("outbox relay: connection closed (%r); reconnecting", reason)
+        self._ready.clear()
+        connection.ioloop.stop()
+
+    def _on_channel_open(self, channel: Any) -> None:
+        self._channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.exchange_declare(
+            EVENTS_EXCHANGE, exchange_type=TOPIC, durable=True, callback=self._on_declared
+        )
+
+    def _on_declared(self, _frame: Any) -> None:
+        self._verified = {EVENTS_EXCHANGE}
+        self._channel.confirm_delivery(self._on_confirm, callback=self._on_confirm_mode)
+
+    def _on_confirm_mode(self, _frame: Any) -> None:
+        self.connections_made += 1
+        self._wake_requested.clear()
+        self._ready.set()
+        log.info("outbox relay: publishing with confirms (window %d)", self._window)
+        self._schedule_tick()
+        self._pump()
+        self._finish_if_drained()
+
+    def _on_channel_closed(self, channel: Any, reason: BaseException) -> None:
+        """The publishing channel closed: start over on a new connection (rows not confirmed
+        are published again)."""
+        if channel is not self._channel:
+            return
+        if not self._stopping.is_set():
+            log.warning("outbox relay: channel closed (%r); reconnecting", reason)
+        self._close_connection()
+
+    def _close_connection(self) -> None:
+        connection = self._connection
+        if connection is None or connection.is_closing or connection.is_closed:
+            return
+        try:
+            connection.close()
+        except AMQPError as error:
+            log.debug("outbox relay: error while closing: %r", error)
+
+    def _schedule_tick(self) -> None:
+        if self._connection is not None:
+            self._connection.ioloop.call_later(self._poll_interval_s, self._on_tick)
+
+    # --- the relay's thread: publishing -------------------------------------------------------
+
+    def _on_tick(self) -> None:
+        """Periodic: write marks, and when idle rescan from the start (retries failed rows and
+        picks up anything a missed wake-up left behind)."""
+        if not self._ready.is_set():
+            return
+        if not self._inflight and self._probing is None:
+            self._flush()
+            self._cursor = 0
+        self._pump()
+        self._finish_if_drained()
+        self._schedule_tick()
+
+    def _on_wake(self) -> None:
+        self._wake_requested.clear()
+        self._pump()
+
+    def _pump(self) -> None:
+        """Publish pending rows until the window of unconfirmed messages is full."""
+        if not self._ready.is_set() or self._stopping.is_set() or self._probing is not None:
+            return
+        free = self._window - len(self._inflight)
+        if free <= 0:
+            return
+        try:
+            rows = self._rows.pending(self._cursor, free)
+        except SQLAlchemyError as error:
+            log.warning("outbox relay: cannot read the outbox (%s); retrying", error)
+            return
+        for row in rows:
+            if row.exchange not in self._verified:
+                self._probe(row)
+                return
+            self._publish(row)
+
+    def _publish(self, row: OutboxRow) -> None:
+        properties = pika.BasicProperties(
+            content_type=JSON, delivery_mode=PERSISTENT, message_id=row.event_id, app_id="oms"
+        )
+        self._channel.basic_publish(row.exchange, row.routing_key, row.body, properties)
+        self._next_tag += 1
+        self._inflight[self._next_tag] = row
+        self._cursor = row.id
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        acked = isinstance(method, spec.Basic.Ack)
+        for tag in self._confirmed_tags(method.delivery_tag, method.multiple):
+            row = self._inflight.pop(tag)
+            if acked:
+                self._published.append(row.id)
+            else:
+                self._failed[row.id] = "the broker refused the message (basic.nack)"
+        if len(self._published) >= self._mark_batch or not self._inflight or self._failed:
+            self._flush()
+        if self._stopping.is_set():
+            self._finish_if_drained()
+        else:
+            self._pump()
+
+    def _confirmed_tags(self, delivery_tag: int, multiple: bool) -> list[int]:
+        if not multiple:
+            return [delivery_tag] if delivery_tag in self._inflight else []
+        return [tag for tag in self._inflight if tag <= delivery_tag]
+
+    def _flush(self) -> None:
+        """Write the marks and failures gathered so far (kept for later if the database fails)."""
+        if not self._published and not self._failed:
+            return
+        try:
+            parked = self._rows.settle(self._published, self._failed, self._max_attempts)
+        except SQLAlchemyError as error:
+            log.warning("outbox relay: cannot mark rows (%s); will retry", error)
+            return
+        self.published_count += len(self._published)
+        self.parked_count += len(parked)
+        for row_id in parked:
+            log.error("outbox relay: parked row %d: %s", row_id, self._failed.get(row_id))
+        self._published = []
+        self._failed = {}
+
+    def _probe(self, row: OutboxRow) -> None:
+        """Check that ``row.exchange`` exists on a channel of its own (a failed check closes
+        its channel) before publishing to it; publishing stops until the answer."""
+        self._probing = row.id
+
+        def on_open(channel: Any) -> None:
+            channel.add_on_close_callback(on_closed)
+            channel.exchange_declare(row.exchange, passive=True, callback=lambda _f: on_ok(channel))
+
+        def on_ok(channel: Any) -> None:
+            self._verified.add(row.exchange)
+            self._probing = None
+            channel.close()
+            self._pump()
+
+        def on_closed(_channel: Any, reason: BaseException) -> None:
+            if self._probing != row.id:
+                return
+            self._probing = None
+            if isinstance(reason, ChannelClosedByBroker) and reason.reply_code == NOT_FOUND:
+                self._failed[row.id] = f"exchange {row.exchange!r} does not exist"
+                self._cursor = max(self._cursor, row.id)
+                self._flush()
+            self._pump()
+
+        self._connection.channel(on_open_callback=on_open)
+
+    def _finish_if_drained(self) -> None:
+        if not self._stopping.is_set():
+            return
+        if self._inflight and time.monotonic() < self._shutdown_deadline:
+            return
+        self._flush()
+        self._close_connection()
