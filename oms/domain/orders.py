@@ -168,12 +168,20 @@ class Order:
         self.status = highest_precedence(self._statuses())
 
     def _statuses(self) -> list[OrdStatus]:
-        statuses = [OrdStatus.NEW if self.acknowledged else OrdStatus.PENDING_NEW]
-        if self.fills.cum_qty > 0:
-            filled = self.fills.cum_qty >= self.quantity
-            statuses.append(OrdStatus.FILLED if filled else OrdStatus.PARTIALLY_FILLED)
+        """Every state the order is in at once; ``status`` is the one FIX ranks highest.
+
+        A closed order is no longer new or partially filled (it has no leaves): that keeps a
+        rejected order with a stray late fill ``rejected`` (FIX ranks rejected below
+        partially filled only because the two never meet on the sell side).
+        """
         if self.closed_as is not None:
-            statuses.append(self.closed_as)
+            statuses = [self.closed_as]
+        else:
+            statuses = [OrdStatus.NEW if self.acknowledged else OrdStatus.PENDING_NEW]
+            if self.fills.cum_qty > 0:
+                statuses.append(OrdStatus.PARTIALLY_FILLED)
+        if self.fills.cum_qty > 0 and self.fills.cum_qty >= self.quantity:
+            statuses.append(OrdStatus.FILLED)
         if self.paused_for_day:
             statuses.append(OrdStatus.DONE_FOR_DAY)
         if self.pending_of(RequestKind.REPLACE):
@@ -252,6 +260,7 @@ class Order:
     def _close(self, status: OrdStatus) -> tuple[PendingRequest, ...]:
         """Close the order; returns the requests it abandons (see ``_answer_abandoned``)."""
         self.closed_as = status
+        self.paused_for_day = False
         abandoned, self.pending = self.pending, ()
         return abandoned
 
