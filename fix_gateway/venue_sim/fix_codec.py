@@ -1,8 +1,9 @@
 """FIX messages <-> the matching engine's commands and reports, for FIX 4.2 and 4.4.
 
-Fields are read and written by tag number with string values (the fast path of the quickfix
-Python binding). The session layer has already checked incoming messages against the data
-dictionary, so required fields are present; optional ones are read with a default.
+Fields are read by tag number with string values (the fast path of the quickfix Python
+binding); outgoing messages are built as FIX text and parsed by quickfix in one call. The
+session layer has already checked incoming messages against the data dictionary, so required
+fields are present; optional ones are read with a default.
 
 Where the versions differ:
 - trades: 4.4 ExecType F (Trade); 4.2 ExecTransType 0 and ExecType 1 (partial) or 2 (fill);
@@ -52,6 +53,8 @@ del _EXEC_TYPE_42[ExecKind.TRADE], _EXEC_TYPE_42[ExecKind.STATUS]
 _ORD_REJ_REASON_42 = {"99": "0"}  # Other -> Broker option
 _CXL_REJ_REASON_42 = {"6": "2"}  # Duplicate ClOrdID -> Broker option
 _AVG_PX_QUANTUM = Decimal("0.00000001")
+_FIX42, _FIX44 = "FIX.4.2", "FIX.4.4"
+SOH = "\x01"
 
 
 # -- decoding ------------------------------------------------------------------------------
@@ -172,66 +175,72 @@ def _utc_timestamp(when: datetime) -> str:
     return text
 
 
-def encode_execution_report(report: ExecutionReport, fix42: bool) -> FixMessage:
+def _message(begin_string: str, msg_type: str, body: list[str]) -> FixMessage:
+    """Build the message from its text in one call into quickfix: about three times faster
+    than one ``setField`` per field. BodyLength and CheckSum are recomputed on sending, and
+    the session fills in the CompIDs, MsgSeqNum and SendingTime."""
     msg = fix.Message()
-    msg.getHeader().setField(35, "8")
-    put = msg.setField
+    msg.setString(
+        f"8={begin_string}\x019=0\x0135={msg_type}\x01{SOH.join(body)}\x0110=000\x01", False
+    )
+    return msg
+
+
+def encode_execution_report(report: ExecutionReport, fix42: bool) -> FixMessage:
     kind = report.kind
-    put(37, report.order_id)
-    put(11, report.cl_ord_id)
-    if report.orig_cl_ord_id is not None:
-        put(41, report.orig_cl_ord_id)
-    put(17, report.exec_id)
     status = report.status
+    body = [f"37={report.order_id}", f"11={report.cl_ord_id}"]
+    put = body.append
+    if report.orig_cl_ord_id is not None:
+        put(f"41={report.orig_cl_ord_id}")
+    put(f"17={report.exec_id}")
     if fix42:
-        put(20, "3" if kind is ExecKind.STATUS else "0")
+        put("20=3" if kind is ExecKind.STATUS else "20=0")
         if kind is ExecKind.TRADE:
-            exec_type = "2" if status is OrdStatus.FILLED else "1"
+            put("150=2" if status is OrdStatus.FILLED else "150=1")
         elif kind is ExecKind.STATUS:
-            exec_type = status.value
+            put(f"150={status.value}")
         else:
-            exec_type = _EXEC_TYPE_42[kind]
+            put(f"150={_EXEC_TYPE_42[kind]}")
     else:
-        exec_type = _EXEC_TYPE_44[kind]
-    put(150, exec_type)
-    put(39, status.value)
-    put(55, report.symbol)
-    put(54, report.side.value)
-    put(40, report.ord_type.value)
-    put(59, report.tif.value)
+        put(f"150={_EXEC_TYPE_44[kind]}")
+    put(f"39={status.value}")
+    put(f"55={report.symbol}")
+    put(f"54={report.side.value}")
+    put(f"40={report.ord_type.value}")
+    put(f"59={report.tif.value}")
     if report.quantity:
-        put(38, _fmt(report.quantity))
+        put(f"38={_fmt(report.quantity)}")
     if report.price is not None:
-        put(44, _fmt(report.price))
-    put(151, _fmt(report.leaves_qty))
-    put(14, _fmt(report.cum_qty))
+        put(f"44={_fmt(report.price)}")
+    put(f"151={_fmt(report.leaves_qty)}")
+    put(f"14={_fmt(report.cum_qty)}")
     avg_px = report.avg_px
-    put(6, _fmt(avg_px.quantize(_AVG_PX_QUANTUM)) if avg_px else "0")
+    put(f"6={_fmt(avg_px.quantize(_AVG_PX_QUANTUM))}" if avg_px else "6=0")
     if kind is ExecKind.TRADE:
-        put(32, _fmt(report.last_qty))
-        put(31, _fmt(report.last_px))
-    put(60, _utc_timestamp(report.transact_time))
+        put(f"32={_fmt(report.last_qty)}")
+        put(f"31={_fmt(report.last_px)}")
+    put(f"60={_utc_timestamp(report.transact_time)}")
     if report.account is not None:
-        put(1, report.account)
+        put(f"1={report.account}")
     if report.text:
-        put(58, report.text)
+        put(f"58={report.text}")
     if report.rej_reason is not None:
         reason = report.rej_reason.value
-        put(103, _ORD_REJ_REASON_42.get(reason, reason) if fix42 else reason)
-    return msg
+        put(f"103={_ORD_REJ_REASON_42.get(reason, reason) if fix42 else reason}")
+    return _message(_FIX42 if fix42 else _FIX44, "8", body)
 
 
 def encode_cancel_reject(reject: CancelReject, fix42: bool) -> FixMessage:
-    msg = fix.Message()
-    msg.getHeader().setField(35, "9")
-    put = msg.setField
-    put(37, reject.order_id)
-    put(11, reject.cl_ord_id)
-    put(41, reject.orig_cl_ord_id)
-    put(39, reject.status.value)
-    put(434, reject.response_to.value)
     reason = reject.reason.value
-    put(102, _CXL_REJ_REASON_42.get(reason, reason) if fix42 else reason)
-    put(58, reject.text)
-    put(60, _utc_timestamp(reject.transact_time))
-    return msg
+    body = [
+        f"37={reject.order_id}",
+        f"11={reject.cl_ord_id}",
+        f"41={reject.orig_cl_ord_id}",
+        f"39={reject.status.value}",
+        f"434={reject.response_to.value}",
+        f"102={_CXL_REJ_REASON_42.get(reason, reason) if fix42 else reason}",
+        f"58={reject.text}",
+        f"60={_utc_timestamp(reject.transact_time)}",
+    ]
+    return _message(_FIX42 if fix42 else _FIX44, "9", body)

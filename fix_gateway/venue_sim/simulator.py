@@ -131,6 +131,7 @@ class VenueSimulator:
         acceptor = fix.ThreadedSocketAcceptor(self.application, store, settings, logs)
         self._quickfix = (settings, store, logs)
         self.timers.start()
+        self.exchange.start()
         self._schedule_close()
         acceptor.start()
         self._acceptor = acceptor
@@ -149,9 +150,11 @@ class VenueSimulator:
         acceptor, self._acceptor = self._acceptor, None
         if acceptor is not None:
             acceptor.stop(True)
-            del acceptor
-        self._quickfix = ()
+        # The engine thread may still be sending: stop it before the sessions are destroyed.
         self.timers.stop()
+        self.exchange.stop()
+        del acceptor
+        self._quickfix = ()
 
     def __enter__(self) -> VenueSimulator:
         self.start()
@@ -173,16 +176,15 @@ class VenueSimulator:
         """Session keys (``FIX.4.4:SIM->OMS``) that are logged on now."""
         return self.application.logged_on()
 
-    def _schedule_close(self) -> None:
+    def _schedule_close(self, after: datetime | None = None) -> None:
         now = self._clock()
-        close = next_close(self.venue.hours, now)
-        delay = (close - now).total_seconds()
+        close = next_close(self.venue.hours, max(now, after) if after else now)
         log.info("day orders expire at the next close, %s", close.isoformat())
-        self.timers.call_later(delay, self._at_close)
+        self.timers.call_later((close - now).total_seconds(), lambda: self._at_close(close))
 
-    def _at_close(self) -> None:
-        self.expire_day_orders()
-        self._schedule_close()
+    def _at_close(self, close: datetime) -> None:
+        self.exchange.expire_day_orders(wait_s=None)
+        self._schedule_close(after=close)
 
 
 def run_venue_sim(
