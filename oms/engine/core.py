@@ -1,0 +1,183 @@
+"""The single-writer core loop: inbox -> domain -> ONE transaction -> effects.
+
+One thread owns every order. It takes a batch from the bounded inbox, turns each input into
+domain decisions (validation, entitlement, risk, the order state machine), collects every row
+the batch changes, commits them in one transaction, and only then sends FIX messages,
+acknowledges AMQP deliveries and wakes the outbox relay. If the commit fails, memory is ahead of
+the database: it is discarded and reloaded, deliveries are requeued and venue sessions are
+rewound to the last committed inbound sequence number so the venue resends.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from oms.bus.command_decoder import DeadLetter
+from oms.bus.intake_consumer import IntakeDelivery
+from oms.engine.batch import Batch, commit
+from oms.engine.handlers import Handlers
+from oms.engine.inputs import (
+    OperatorCommandReceived,
+    Stop,
+    Tick,
+    VenueMessage,
+    VenueSessionChanged,
+)
+from oms.engine.state import load_state
+from oms.metrics import GatewayMetrics
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class VenuePort(Protocol):
+    def is_logged_on(self, venue: str) -> bool: ...
+    def send(self, venue: str, msg_type: str, body: dict[int, str]) -> bool: ...
+    def rewind(self, venue: str, next_target_seq: int) -> None: ...
+
+
+class Core:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        handlers_factory: Callable[[Any], Handlers],
+        capacity: int,
+        batch_max: int,
+        metrics: GatewayMetrics,
+        clock: Clock = utc_now,
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._engine = engine
+        self._inbox: queue.Queue[object] = queue.Queue(maxsize=capacity)
+        self._batch_max = batch_max
+        self._metrics = metrics
+        self._clock = clock
+        self._on_committed = on_committed
+        self._handlers_factory = handlers_factory
+        self._handlers: Handlers | None = None
+        self.heartbeat_ns = 0
+        self.last_batch_size = 0
+        self.ready = threading.Event()
+
+    # -- any thread -------------------------------------------------------------------------
+
+    def put(self, item: object) -> None:
+        """Adapters call this from their own threads; blocks when the inbox is full."""
+        self._inbox.put(item)
+
+    def inbox_depth(self) -> int:
+        return self._inbox.qsize()
+
+    # -- the core thread --------------------------------------------------------------------
+
+    def reload(self) -> None:
+        with self._engine.connect() as conn:
+            state = load_state(conn)
+        self._handlers = self._handlers_factory(state)
+        log.info("core state loaded: %d open orders", len(state.orders))
+
+    def run(self, stop: threading.Event) -> None:
+        self._reload_until_it_works(stop)
+        self.ready.set()
+        while not stop.is_set():
+            items = self._take(timeout=0.5)
+            self.heartbeat_ns = time.monotonic_ns()
+            if not items:
+                items = [Tick(time.perf_counter_ns())]
+            if any(isinstance(i, Stop) for i in items):
+                items = [i for i in items if not isinstance(i, Stop)]
+                stop.set()
+            if items:
+                self._process(items)
+
+    def _reload_until_it_works(self, stop: threading.Event) -> None:
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                self.reload()
+                return
+            except SQLAlchemyError as exc:
+                log.error("cannot load state from PostgreSQL (%s); retrying in %.1fs", exc, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _take(self, timeout: float) -> list[object]:
+        try:
+            first = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        items = [first]
+        while len(items) < self._batch_max:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _process(self, items: list[object]) -> None:
+        handlers = self._handlers
+        assert handlers is not None
+        now = self._clock()
+        batch = Batch(now=now)
+        handlers.begin(batch, items)
+        for item in items:
+            try:
+                self._dispatch(handlers, batch, item)
+            except Exception:  # a bug must not take the desk down: log, keep the rest
+                log.exception("input %r failed; it is left unprocessed", type(item).__name__)
+                if isinstance(item, IntakeDelivery):
+                    batch.after_commit.append(item.requeue)
+        self.last_batch_size = len(items)
+        self._metrics.batch_size.observe(len(items))
+        self._metrics.inbox_depth.set(self._inbox.qsize())
+        try:
+            commit(self._engine, batch)
+        except (SQLAlchemyError, DBAPIError) as exc:
+            self._metrics.commit_failures.inc()
+            log.error("batch of %d inputs not committed (%s): reloading state", len(items), exc)
+            for undo in batch.on_rollback:
+                undo()
+            self._handlers = None
+            self._reload_until_it_works(threading.Event())
+            return
+        for effect in batch.after_commit:
+            try:
+                effect()
+            except Exception:
+                log.exception("effect after commit failed")
+        if batch.outbox:
+            self._on_committed()
+
+    def _dispatch(self, handlers: Handlers, batch: Batch, item: object) -> None:
+        if isinstance(item, IntakeDelivery):
+            if isinstance(item.command, DeadLetter):
+                self._metrics.dead_letters.inc()
+                reason = item.command.reason
+                batch.after_commit.append(lambda: item.dead_letter(reason))
+            else:
+                handlers.client_request(batch, item.command, item)
+        elif isinstance(item, VenueMessage):
+            handlers.venue_message(batch, item)
+        elif isinstance(item, VenueSessionChanged):
+            handlers.venue_session(batch, item)
+        elif isinstance(item, OperatorCommandReceived):
+            handlers.operator_command(batch, item)
+        elif isinstance(item, Tick):
+            handlers.tick(batch)
+        else:
+            log.warning("unknown input %r ignored", item)

@@ -1,0 +1,567 @@
+"""What the core does with each input, within one batch. Runs on the core thread only.
+
+Every decision is the domain's (validation, entitlement, risk, the order state machine); this
+module routes inputs to it and turns outcomes into rows and after-commit effects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from fix_gateway import venue_orders as fixmsg
+from oms.domain.order_events import Outcome
+from oms.domain.order_inputs import (
+    OrderAccepted,
+    RejectOrder,
+    RequestCancel,
+    RequestKind,
+    RequestReplace,
+    SubmitOrder,
+    VenueCancelReject,
+    VenueExecutionReport,
+    submit_order_problems,
+)
+from oms.domain.orders import Order
+from oms.domain.requests import (
+    CancelRequest,
+    ClientRequest,
+    InvalidRequest,
+    NewOrderRequest,
+    ReplaceRequest,
+)
+from oms.domain.risk import (
+    OrderIntent,
+    ReferencePrice,
+    ReplaceIntent,
+    RiskContext,
+    RiskLimits,
+    check_cancel,
+    check_new_order,
+    check_replace,
+    record_cancel,
+    record_new_order,
+    record_replace,
+)
+from oms.domain.values import ExecType, Instrument, OrdStatus, RejectSource
+from oms.engine.batch import Batch
+from oms.engine.event_rows import event_rows, orderless_body_rows
+from oms.engine.ids import IdAllocator
+from oms.engine.inputs import OperatorCommandReceived, VenueMessage, VenueSessionChanged
+from oms.engine.order_rows import order_from_row, order_row
+from oms.engine.state import CoreState, VenueRequestRef
+from oms.store import order_repository as orders_repo
+from oms.store.models import VenueRequest
+
+log = logging.getLogger(__name__)
+
+TRADE_TYPES = (ExecType.PARTIAL_FILL, ExecType.FILL, ExecType.TRADE_CORRECT, ExecType.TRADE_CANCEL)
+Translate = Callable[[dict[int, str], str], VenueExecutionReport | VenueCancelReject]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the handlers read besides their state: reference data and ports."""
+
+    engine: Engine
+    instruments: dict[str, Instrument]
+    default_limits: RiskLimits
+    limits: dict[str, RiskLimits]
+    user_accounts: Callable[[str], frozenset[str]]
+    default_user: str | None
+    known_accounts: frozenset[str]
+    venue_begin_strings: dict[str, str]
+    venue: Any  # VenuePort
+    reference_price: Callable[[str], tuple[Decimal, datetime] | None]
+    translate: Translate
+    order_ids: IdAllocator
+    venue_ids: IdAllocator
+
+
+class Handlers:
+    def __init__(self, ctx: Context, state: CoreState) -> None:
+        self.ctx = ctx
+        self.state = state
+        self._replayed: set[tuple[str, str]] = set()
+        self._sent_ok: list[tuple[str, str]] = []
+
+    # -- batch start: prefetch what the inputs will need from the database ------------------
+
+    def begin(self, batch: Batch, items: list[object]) -> None:
+        keys: list[tuple[str, str]] = []
+        for item in items:
+            command = getattr(item, "command", None)
+            if isinstance(command, NewOrderRequest | CancelRequest | ReplaceRequest
+                          | InvalidRequest):
+                keys.append((command.origin, command.cl_ord_id))
+        self._replayed = set()
+        if keys:
+            table = orders_repo.CLIENT_REQUESTS
+            with self.ctx.engine.connect() as conn:
+                rows = conn.execute(
+                    select(table.c.origin, table.c.cl_ord_id).where(
+                        table.c.cl_ord_id.in_([k[1] for k in keys])
+                    )
+                )
+                self._replayed = {(r.origin, r.cl_ord_id) for r in rows} & set(keys)
+        for venue, venue_id in self._sent_ok:
+            batch.venue_request_states[(venue, venue_id)] = "sent"
+        self._sent_ok = []
+
+    # -- client requests --------------------------------------------------------------------
+
+    def client_request(self, batch: Batch, request: ClientRequest, delivery: Any) -> None:
+        key = (request.origin, request.cl_ord_id)
+        if key in self._replayed:
+            if delivery is not None and delivery.redelivered:
+                batch.after_commit.append(delivery.ack)  # already recorded: no new event
+                return
+            self._orderless(batch, request, RejectSource.VALIDATION,
+                            f"duplicate cl_ord_id {request.cl_ord_id!r}: already used")
+            self._ack(batch, delivery)
+            return
+        self._replayed.add(key)
+        kind = ("new" if isinstance(request, NewOrderRequest | InvalidRequest)
+                and getattr(request, "kind", "new_order") not in ("cancel", "replace")
+                else ("cancel" if isinstance(request, CancelRequest)
+                      or getattr(request, "kind", "") == "cancel" else "replace"))
+        batch.client_requests.append({
+            "origin": request.origin, "cl_ord_id": request.cl_ord_id, "kind": kind,
+            "order_id": None, "received_at": batch.now,
+        })
+        denial = self._entitlement(request)
+        if denial is not None:
+            self._orderless(batch, request, RejectSource.ENTITLEMENT, denial)
+        elif isinstance(request, InvalidRequest):
+            self._orderless(batch, request, RejectSource.VALIDATION, request.reason)
+        elif isinstance(request, NewOrderRequest):
+            self._new_order(batch, request)
+        elif isinstance(request, CancelRequest):
+            self._cancel(batch, request)
+        else:
+            self._replace(batch, request)
+        self._ack(batch, delivery)
+
+    def _ack(self, batch: Batch, delivery: Any) -> None:
+        if delivery is not None:
+            batch.after_commit.append(delivery.ack)
+
+    def _entitlement(self, request: ClientRequest) -> str | None:
+        user = request.user if request.user is not None else self.ctx.default_user
+        if not request.origin.startswith("amqp:"):
+            return None
+        if user is None:
+            return "the command carries no AMQP user_id and no default user is configured"
+        if request.account not in self.ctx.known_accounts:
+            return f"unknown account {request.account!r}"
+        if request.account not in self.ctx.user_accounts(user):
+            return f"user {user!r} may not trade account {request.account!r}"
+        return None
+
+    def _orderless(self, batch: Batch, request: ClientRequest, source: RejectSource,
+                   text: str) -> None:
+        if isinstance(request, CancelRequest) or getattr(request, "kind", "") == "cancel":
+            exec_type = ExecType.CANCEL_REJECTED
+        elif isinstance(request, ReplaceRequest) or getattr(request, "kind", "") == "replace":
+            exec_type = ExecType.REPLACE_REJECTED
+        else:
+            exec_type = ExecType.REJECTED
+        audit, outbox = orderless_body_rows(
+            request, exec_type=exec_type, source=source, text=text, now=batch.now
+        )
+        batch.events.append(audit)
+        batch.outbox.append(outbox)
+
+    def _new_order(self, batch: Batch, request: NewOrderRequest) -> None:
+        instrument = self.ctx.instruments.get(request.symbol)
+        venue = request.venue or (instrument.venue if instrument else "")
+        command = SubmitOrder(
+            cl_ord_id=request.cl_ord_id, account=request.account, symbol=request.symbol,
+            side=request.side, ord_type=request.ord_type, quantity=request.quantity,
+            price=request.price, stop_price=request.stop_price,
+            time_in_force=request.time_in_force, expire_time=request.expire_time,
+            venue=venue, origin=request.origin,
+        )
+        order = Order.create(self.ctx.order_ids.next(), command, venue)
+        batch.client_requests[-1]["order_id"] = order.order_id
+        self.state.adopt(order, 1)
+        cause = {"input": "new_order", "origin": request.origin, "user": request.user}
+        problems = list(submit_order_problems(command))
+        if instrument is None:
+            problems.insert(0, f"unknown symbol {request.symbol!r}")
+        elif request.venue and request.venue != instrument.venue:
+            problems.insert(0, f"{request.symbol} does not trade on venue {request.venue!r}")
+        if problems:
+            self._reject(batch, order, RejectSource.VALIDATION, "; ".join(problems), cause, True)
+            return
+        assert instrument is not None
+        limits = self.ctx.limits.get(order.account, self.ctx.default_limits)
+        ctx = self._risk_context(order.account, order.symbol, instrument, limits)
+        intent = OrderIntent(
+            account=order.account, symbol=order.symbol, venue=venue, side=order.side,
+            ord_type=order.ord_type, quantity=order.quantity, price=order.price,
+            stop_price=order.stop_price,
+        )
+        decision = check_new_order(intent, ctx, batch.now)
+        if not decision.accepted:
+            cause["risk_code"] = str(decision.code)
+            self._reject(batch, order, RejectSource.RISK, decision.text or "risk", cause, True)
+            return
+        if not self.ctx.venue.is_logged_on(venue):
+            self._reject(batch, order, RejectSource.VENUE,
+                         f"venue {venue} is not connected", cause, True)
+            return
+        record_new_order(intent, ctx, batch.now)
+        outcome = order.apply(OrderAccepted(), batch.now)
+        self._record(batch, order, outcome, cause, is_new=True)
+        venue_id = self.ctx.venue_ids.next()
+        body = fixmsg.new_order_single(
+            venue_cl_ord_id=venue_id, account=order.account, symbol=order.symbol,
+            side=order.side, ord_type=order.ord_type, quantity=order.quantity,
+            price=order.price, stop_price=order.stop_price,
+            time_in_force=order.time_in_force, expire_time=order.expire_time, now=batch.now,
+        )
+        self._to_venue(batch, order, venue_id, order.cl_ord_id, "new", fixmsg.NEW_ORDER_SINGLE,
+                       body)
+        self.state.live_venue_id[order.order_id] = venue_id
+
+    def _reject(self, batch: Batch, order: Order, source: RejectSource, text: str,
+                cause: dict[str, Any], is_new: bool) -> None:
+        outcome = order.apply(RejectOrder(source, text), batch.now)
+        self._record(batch, order, outcome, cause, is_new=is_new)
+
+    def _risk_context(self, account: str, symbol: str, instrument: Instrument,
+                      limits: RiskLimits) -> RiskContext:
+        ref = self.ctx.reference_price(symbol)
+        buy = sell = Decimal(0)
+        open_count = 0
+        for o in self.state.orders.values():
+            if o.account != account or not o.is_open:
+                continue
+            open_count += 1
+            if o.symbol == symbol:
+                if o.side.sign > 0:
+                    buy += o.leaves_qty
+                else:
+                    sell += o.leaves_qty
+        return RiskContext(
+            limits=limits, instrument=instrument,
+            reference=ReferencePrice(ref[0], ref[1]) if ref else None,
+            kill_switch=self.state.kill_switch, breaker=self.state.breaker(account),
+            windows=self.state.window(account), duplicates=self.state.guard(account),
+            open_orders=open_count,
+            position=self.state.positions.get((account, symbol), Decimal(0)),
+            open_buy_leaves=buy, open_sell_leaves=sell,
+        )
+
+    def _find(self, origin: str, cl_ord_id: str) -> Order | None:
+        order_id = self.state.by_request.get((origin, cl_ord_id))
+        if order_id is None:
+            return None
+        return self._order(order_id)
+
+    def _order(self, order_id: str) -> Order | None:
+        order = self.state.orders.get(order_id)
+        if order is None:
+            with self.ctx.engine.connect() as conn:
+                row = orders_repo.get_order(conn, order_id)
+            if row is None:
+                return None
+            order = order_from_row(row)
+            self.state.adopt(order, row["version"])
+        return order
+
+    def _cancel(self, batch: Batch, request: CancelRequest) -> None:
+        order = self._find(request.origin, request.orig_cl_ord_id)
+        if order is None or order.account != request.account:
+            self._orderless(batch, request, RejectSource.VALIDATION,
+                            f"unknown orig_cl_ord_id {request.orig_cl_ord_id!r}")
+            return
+        batch.client_requests[-1]["order_id"] = order.order_id
+        limits = self.ctx.limits.get(order.account, self.ctx.default_limits)
+        windows = self.state.window(order.account)
+        decision = check_cancel(limits, windows, batch.now)
+        cause = {"input": "cancel", "origin": request.origin, "user": request.user}
+        if not decision.accepted:
+            self._orderless(batch, request, RejectSource.RISK, decision.text or "risk")
+            return
+        record_cancel(limits, windows, batch.now)
+        self.state.by_request[(order.origin, request.cl_ord_id)] = order.order_id
+        self.cancel_order(batch, order, request.cl_ord_id, cause)
+
+    def cancel_order(self, batch: Batch, order: Order, cl_ord_id: str,
+                     cause: dict[str, Any], text: str | None = None) -> None:
+        outcome = order.apply(RequestCancel(cl_ord_id, text), batch.now)
+        if outcome.refused:
+            self._answer_refusal(batch, order, cl_ord_id, RequestKind.CANCEL, outcome, cause)
+            return
+        self._record(batch, order, outcome, cause)
+        if not self.ctx.venue.is_logged_on(order.venue):
+            reject = VenueCancelReject(cl_ord_id, RequestKind.CANCEL,
+                                       text=f"venue {order.venue} is not connected")
+            self._record(batch, order, order.apply(reject, batch.now), cause)
+            return
+        venue_id = self.ctx.venue_ids.next()
+        body = fixmsg.order_cancel_request(
+            venue_cl_ord_id=venue_id,
+            orig_venue_cl_ord_id=self.state.live_venue_id.get(order.order_id, ""),
+            account=order.account, symbol=order.symbol, side=order.side,
+            quantity=order.quantity, venue_order_id=order.venue_order_id, now=batch.now,
+        )
+        self._to_venue(batch, order, venue_id, cl_ord_id, "cancel",
+                       fixmsg.ORDER_CANCEL_REQUEST, body)
+
+    def _replace(self, batch: Batch, request: ReplaceRequest) -> None:
+        order = self._find(request.origin, request.orig_cl_ord_id)
+        if order is None or order.account != request.account:
+            self._orderless(batch, request, RejectSource.VALIDATION,
+                            f"unknown orig_cl_ord_id {request.orig_cl_ord_id!r}")
+            return
+        batch.client_requests[-1]["order_id"] = order.order_id
+        cause = {"input": "replace", "origin": request.origin, "user": request.user}
+        instrument = self.ctx.instruments[order.symbol]
+        limits = self.ctx.limits.get(order.account, self.ctx.default_limits)
+        ctx = self._risk_context(order.account, order.symbol, instrument, limits)
+        new_qty = request.quantity if request.quantity is not None else order.quantity
+        new_px = request.price if request.price is not None else order.price
+        intent = ReplaceIntent(
+            order=OrderIntent(
+                account=order.account, symbol=order.symbol, venue=order.venue,
+                side=order.side, ord_type=order.ord_type, quantity=new_qty, price=new_px,
+                stop_price=order.stop_price,
+            ),
+            filled_qty=order.cum_qty, current_leaves=order.leaves_qty,
+        )
+        decision = check_replace(intent, ctx, batch.now)
+        if not decision.accepted:
+            self._orderless(batch, request, RejectSource.RISK, decision.text or "risk")
+            return
+        outcome = order.apply(
+            RequestReplace(request.cl_ord_id, quantity=request.quantity, price=request.price),
+            batch.now,
+        )
+        if outcome.refused:
+            self._answer_refusal(batch, order, request.cl_ord_id, RequestKind.REPLACE, outcome,
+                                 cause)
+            return
+        record_replace(ctx, batch.now)
+        self.state.by_request[(order.origin, request.cl_ord_id)] = order.order_id
+        self._record(batch, order, outcome, cause)
+        if not self.ctx.venue.is_logged_on(order.venue):
+            reject = VenueCancelReject(request.cl_ord_id, RequestKind.REPLACE,
+                                       text=f"venue {order.venue} is not connected")
+            self._record(batch, order, order.apply(reject, batch.now), cause)
+            return
+        venue_id = self.ctx.venue_ids.next()
+        body = fixmsg.order_cancel_replace_request(
+            venue_cl_ord_id=venue_id,
+            orig_venue_cl_ord_id=self.state.live_venue_id.get(order.order_id, ""),
+            account=order.account, symbol=order.symbol, side=order.side,
+            ord_type=order.ord_type, quantity=new_qty, price=new_px,
+            stop_price=order.stop_price, time_in_force=order.time_in_force,
+            venue_order_id=order.venue_order_id, now=batch.now,
+        )
+        self._to_venue(batch, order, venue_id, request.cl_ord_id, "replace",
+                       fixmsg.ORDER_CANCEL_REPLACE_REQUEST, body)
+
+    def _answer_refusal(self, batch: Batch, order: Order, cl_ord_id: str, kind: RequestKind,
+                        outcome: Outcome, cause: dict[str, Any]) -> None:
+        """A cancel/replace the order cannot take now (e.g. already filled): answer it with a
+        cancel/replace reject carrying the order's identity and current state."""
+        exec_type = ExecType.CANCEL_REJECTED if kind is RequestKind.CANCEL else (
+            ExecType.REPLACE_REJECTED)
+        audit, outbox = orderless_body_rows(
+            order, exec_type=exec_type, source=RejectSource.VALIDATION,
+            text=outcome.refused or "refused", now=batch.now, request_cl_ord_id=cl_ord_id,
+        )
+        batch.events.append(audit)
+        batch.outbox.append(outbox)
+
+    def _to_venue(self, batch: Batch, order: Order, venue_id: str, request_cl_ord_id: str,
+                  kind: str, msg_type: str, body: dict[int, str]) -> None:
+        venue = order.venue
+        batch.venue_requests.append({
+            "venue": venue, "venue_cl_ord_id": venue_id, "order_id": order.order_id,
+            "request_cl_ord_id": request_cl_ord_id, "kind": kind, "state": "pending_send",
+            "created_at": batch.now, "sent_at": None,
+        })
+        self.state.venue_requests[(venue, venue_id)] = VenueRequestRef(
+            order.order_id, request_cl_ord_id, kind
+        )
+
+        def send() -> None:
+            if self.ctx.venue.send(venue, msg_type, body):
+                self._sent_ok.append((venue, venue_id))
+            else:
+                log.warning("venue %s: %s %s not sent (session down); in doubt", venue, kind,
+                            venue_id)
+                self.state.unsent.append((venue, venue_id))
+
+        batch.after_commit.append(send)
+
+    # -- recording outcomes -----------------------------------------------------------------
+
+    def _record(self, batch: Batch, order: Order, outcome: Outcome, cause: dict[str, Any],
+                *, is_new: bool = False) -> None:
+        if outcome.refused or outcome.duplicate:
+            return
+        for event in outcome.events:
+            audit, outbox = event_rows(event, cause, batch.now)
+            batch.events.append(audit)
+            batch.outbox.append(outbox)
+        for delta in outcome.position_deltas:
+            batch.position(delta.account, delta.symbol).add(delta.quantity, delta.price)
+            key = (delta.account, delta.symbol)
+            self.state.positions[key] = self.state.positions.get(key, Decimal(0)) + delta.quantity
+        for anomaly in outcome.anomalies:
+            log.warning("order %s: %s: %s", order.order_id, anomaly.kind, anomaly.text,
+                        extra={"order_id": order.order_id, "cl_ord_id": order.cl_ord_id})
+        version = self.state.row_versions.get(order.order_id, 1)
+        if is_new or order.order_id in batch.new_orders:
+            batch.save_order(order_row(order, version=1, now=batch.now), is_new=True)
+        else:
+            row = order_row(order, version=version, now=batch.now)
+            row.pop("created_at")
+            batch.save_order(row, is_new=False)
+            self.state.row_versions[order.order_id] = version + 1
+            batch.on_rollback.append(lambda: None)
+
+    # -- venue messages ---------------------------------------------------------------------
+
+    def venue_message(self, batch: Batch, message: VenueMessage) -> None:
+        batch.watermarks[f"venue:{message.venue}"] = message.seq_num
+        begin = self.ctx.venue_begin_strings.get(message.venue, "FIX.4.4")
+        try:
+            report = self.ctx.translate(message.fields, begin)
+        except Exception as exc:  # garbled report: keep it for an operator
+            self._unmatched(batch, message, f"cannot translate: {exc}")
+            return
+        ref = self.state.venue_requests.get((message.venue, report.cl_ord_id or ""))
+        if ref is None:
+            ref = self._lookup_venue_request(message.venue, report.cl_ord_id or "")
+        if ref is None:
+            self._unmatched(batch, message, "no order for this ClOrdID")
+            return
+        order = self._order(ref.order_id)
+        if order is None:
+            self._unmatched(batch, message, f"order {ref.order_id} not found")
+            return
+        batch.venue_request_states[(message.venue, report.cl_ord_id or "")] = "answered"
+        orig_ref = None
+        if report.orig_cl_ord_id:
+            orig_ref = self.state.venue_requests.get((message.venue, report.orig_cl_ord_id))
+        mapped = dataclasses.replace(
+            report, cl_ord_id=ref.request_cl_ord_id,
+            orig_cl_ord_id=orig_ref.request_cl_ord_id if orig_ref else None,
+        )
+        cause = {"input": "venue_report", "venue": message.venue, "msg_type": message.msg_type,
+                 "seq": message.seq_num, "venue_cl_ord_id": report.cl_ord_id}
+        outcome = order.apply(mapped, batch.now)
+        if outcome.refused:
+            log.warning("order %s: report refused: %s", order.order_id, outcome.refused)
+            self._unmatched(batch, message, f"refused by order {order.order_id}: "
+                                            f"{outcome.refused}")
+            return
+        if isinstance(report, VenueExecutionReport):
+            if report.exec_type is ExecType.REPLACED:
+                self.state.live_venue_id[order.order_id] = report.cl_ord_id or ""
+            if report.exec_type in TRADE_TYPES and not outcome.duplicate:
+                self._execution_row(batch, message.venue, order, report)
+        self._record(batch, order, outcome, cause)
+
+    def _execution_row(self, batch: Batch, venue: str, order: Order,
+                       report: VenueExecutionReport) -> None:
+        assert report.exec_type is not None
+        batch.executions.append({
+            "venue": venue, "exec_id": report.exec_id, "order_id": order.order_id,
+            "account": order.account, "symbol": order.symbol, "side": order.side.value,
+            "exec_type": report.exec_type.value, "last_qty": report.last_qty or Decimal(0),
+            "last_px": report.last_px or Decimal(0), "ref_exec_id": report.ref_exec_id,
+            "transact_time": report.transact_time or batch.now, "recorded_at": batch.now,
+        })
+        if report.exec_type in (ExecType.PARTIAL_FILL, ExecType.FILL) and report.last_qty:
+            limits = self.ctx.limits.get(order.account, self.ctx.default_limits)
+            self.state.breaker(order.account).record_execution(
+                order.symbol, order.side, report.last_qty, report.last_px or Decimal(0),
+                batch.now, limits,
+            )
+
+    def _lookup_venue_request(self, venue: str, venue_id: str) -> VenueRequestRef | None:
+        table = VenueRequest.__table__
+        with self.ctx.engine.connect() as conn:
+            row = conn.execute(
+                select(table).where(table.c.venue == venue, table.c.venue_cl_ord_id == venue_id)
+            ).mappings().first()
+        if row is None:
+            return None
+        ref = VenueRequestRef(row["order_id"], row["request_cl_ord_id"], row["kind"])
+        self.state.venue_requests[(venue, venue_id)] = ref
+        return ref
+
+    def _unmatched(self, batch: Batch, message: VenueMessage, reason: str) -> None:
+        log.warning("venue %s: unmatched report (%s)", message.venue, reason)
+        batch.unmatched.append({
+            "venue": message.venue, "venue_cl_ord_id": message.fields.get(11),
+            "exec_id": message.fields.get(17), "reason": reason,
+            "fields": {str(k): v for k, v in message.fields.items()},
+            "received_at": batch.now,
+        })
+
+    def venue_session(self, batch: Batch, change: VenueSessionChanged) -> None:
+        log.info("venue %s %s", change.venue, "logged on" if change.logged_on else "logged out")
+        if not change.logged_on:
+            return
+        in_doubt = [(v, i) for v, i in self.state.unsent if v == change.venue]
+        self.state.unsent = [(v, i) for v, i in self.state.unsent if v != change.venue]
+        for venue, venue_id in in_doubt:
+            ref = self.state.venue_requests.get((venue, venue_id))
+            order = self._order(ref.order_id) if ref else None
+            if order is None:
+                continue
+            body = fixmsg.order_status_request(
+                venue_cl_ord_id=venue_id, symbol=order.symbol, side=order.side
+            )
+            batch.venue_request_states[(venue, venue_id)] = "in_doubt"
+            batch.after_commit.append(self._status_request(venue, body))
+
+    def _status_request(self, venue: str, body: dict[int, str]) -> Callable[[], None]:
+        def send() -> None:
+            self.ctx.venue.send(venue, fixmsg.ORDER_STATUS_REQUEST, body)
+
+        return send
+
+    # -- operators and timers ---------------------------------------------------------------
+
+    def operator_command(self, batch: Batch, command: OperatorCommandReceived) -> None:
+        cause = {"input": "operator", "command_id": command.command_id,
+                 "operator": command.issued_by, "reason": command.reason}
+        text = f"canceled by operator {command.issued_by}: {command.reason}"
+        if command.kind == "cancel_order":
+            order = self._order(str(command.payload.get("order_id", "")))
+            if order is None or not order.is_open:
+                batch.operator_results.append((command.command_id, "no open order"))
+                return
+            self.cancel_order(batch, order, f"OPS-{uuid.uuid4().hex[:12]}", cause, text)
+            batch.operator_results.append((command.command_id, "cancel sent"))
+        elif command.kind == "cancel_all":
+            account = str(command.payload.get("account", ""))
+            orders = self.state.open_orders_of(account)
+            for order in orders:
+                self.cancel_order(batch, order, f"OPS-{uuid.uuid4().hex[:12]}", cause, text)
+            batch.operator_results.append((command.command_id, f"{len(orders)} cancels sent"))
+        else:
+            batch.operator_results.append((command.command_id, f"unknown kind {command.kind}"))
+
+    def tick(self, batch: Batch) -> None:
+        return None
+
+
+__all__ = ["Context", "Handlers", "OrdStatus"]

@@ -1,0 +1,118 @@
+"""The core's in-memory state: owned by the core thread only, rebuilt from Postgres at start
+and after any failed commit (the database is the truth; memory is a cache that may be ahead
+of it only inside one batch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from oms.domain.orders import Order
+from oms.domain.risk import (
+    DuplicateOrderGuard,
+    ExecutionBreaker,
+    KillSwitch,
+    KillSwitchEntry,
+    RateWindows,
+)
+from oms.domain.values import KillScope
+from oms.engine.order_rows import order_from_row
+from oms.store import order_repository as orders_repo
+from oms.store.models import AccountBreaker, Position, VenueRequest
+from oms.store.models import KillSwitch as KillSwitchRow
+
+
+@dataclass(frozen=True, slots=True)
+class VenueRequestRef:
+    order_id: str
+    request_cl_ord_id: str
+    kind: str
+
+
+@dataclass(slots=True)
+class CoreState:
+    orders: dict[str, Order] = field(default_factory=dict)
+    row_versions: dict[str, int] = field(default_factory=dict)
+    by_request: dict[tuple[str, str], str] = field(default_factory=dict)
+    venue_requests: dict[tuple[str, str], VenueRequestRef] = field(default_factory=dict)
+    live_venue_id: dict[str, str] = field(default_factory=dict)
+    """The venue ClOrdID under which the venue knows each order now (OrigClOrdID of a cancel)."""
+    unsent: list[tuple[str, str]] = field(default_factory=list)
+    """(venue, venue ClOrdID) committed but never confirmed sent: in doubt after a crash."""
+    positions: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    kill_switch: KillSwitch = field(default_factory=KillSwitch)
+    breakers: dict[str, ExecutionBreaker] = field(default_factory=dict)
+    windows: dict[str, RateWindows] = field(default_factory=dict)
+    duplicates: dict[str, DuplicateOrderGuard] = field(default_factory=dict)
+
+    def breaker(self, account: str) -> ExecutionBreaker:
+        b = self.breakers.get(account)
+        if b is None:
+            b = self.breakers[account] = ExecutionBreaker(account)
+        return b
+
+    def window(self, account: str) -> RateWindows:
+        w = self.windows.get(account)
+        if w is None:
+            w = self.windows[account] = RateWindows()
+        return w
+
+    def guard(self, account: str) -> DuplicateOrderGuard:
+        g = self.duplicates.get(account)
+        if g is None:
+            g = self.duplicates[account] = DuplicateOrderGuard()
+        return g
+
+    def adopt(self, order: Order, row_version: int) -> None:
+        self.orders[order.order_id] = order
+        self.row_versions[order.order_id] = row_version
+        self.by_request[(order.origin, order.cl_ord_id)] = order.order_id
+
+    def open_orders_of(self, account: str) -> list[Order]:
+        return [o for o in self.orders.values() if o.account == account and o.is_open]
+
+
+def load_state(conn: Connection) -> CoreState:
+    state = CoreState()
+    for row in orders_repo.load_open_orders(conn):
+        state.adopt(order_from_row(row), row["version"])
+    open_ids = set(state.orders)
+    vr = VenueRequest.__table__
+    for req in conn.execute(select(vr).where(vr.c.order_id.in_(open_ids))).mappings():
+        ref = VenueRequestRef(req["order_id"], req["request_cl_ord_id"], req["kind"])
+        state.venue_requests[(req["venue"], req["venue_cl_ord_id"])] = ref
+        order = state.orders[req["order_id"]]
+        state.by_request[(order.origin, req["request_cl_ord_id"])] = order.order_id
+        if req["state"] in ("pending_send", "in_doubt"):
+            state.unsent.append((req["venue"], req["venue_cl_ord_id"]))
+        if req["kind"] in ("new", "replace") and req["state"] in ("sent", "answered"):
+            _track_live(state, req)
+    pos = Position.__table__
+    for p in conn.execute(select(pos.c.account, pos.c.symbol, pos.c.net_qty)):
+        state.positions[(p.account, p.symbol)] = p.net_qty
+    ks = KillSwitchRow.__table__
+    entries = [
+        KillSwitchEntry(
+            scope=KillScope(r["scope"]), key=r["key"], reason=r["reason"],
+            tripped_by=r["tripped_by"], tripped_at=r["tripped_at"],
+        )
+        for r in conn.execute(select(ks).where(ks.c.active.is_(True))).mappings()
+    ]
+    state.kill_switch = KillSwitch(entries)
+    br = AccountBreaker.__table__
+    for r in conn.execute(select(br).where(br.c.tripped.is_(True))).mappings():
+        state.breakers[r["account"]] = ExecutionBreaker(
+            r["account"], tripped_reason=r["reason"], tripped_at=r["tripped_at"]
+        )
+    return state
+
+
+def _track_live(state: CoreState, req: Any) -> None:
+    # The newest accepted new/replace request is the id the venue knows the order by; requests
+    # are loaded in no particular order, so keep the highest creation time.
+    current = state.live_venue_id.get(req["order_id"])
+    if current is None or req["kind"] == "replace":
+        state.live_venue_id[req["order_id"]] = req["venue_cl_ord_id"]
