@@ -80,6 +80,40 @@ def config_check() -> None:
     )
 
 
+@main.command("venue-sim")
+@click.option("--venue", default="SIM", show_default=True, help="the venue of the settings file")
+@click.option("--seed", default=1, show_default=True, help="seed of the simulated liquidity")
+@click.option("--reject-rate", default=0.0, help="fraction of new orders rejected")
+@click.option("--ack-latency-ms", default=0, help="delay before each acknowledgement")
+@click.option("--unsolicited-cancel-rate", default=0.0,
+              help="fraction of resting orders cancelled unsolicited")
+@click.option("--duplicate-reports", is_flag=True, help="send every execution report twice")
+@click.option("--disconnect-after", type=int, default=None,
+              help="drop the session after N application messages")
+@click.option("--log-level", default="INFO", show_default=True)
+def venue_sim(
+    venue: str, seed: int, reject_rate: float, ack_latency_ms: int,
+    unsolicited_cancel_rate: float, duplicate_reports: bool, disconnect_after: int | None,
+    log_level: str,
+) -> None:
+    """Run the venue simulator: a FIX exchange with a real order book."""
+    from fix_gateway.venue_sim import Behaviours, run_venue_sim
+    from oms.log import configure_logging
+
+    configure_logging(log_level)
+    settings = _settings()
+    try:
+        settings.file.venue(venue)
+    except KeyError:
+        raise click.ClickException(f"no venue {venue!r} in {settings.config_path}") from None
+    behaviours = Behaviours(
+        reject_rate=reject_rate, ack_latency_ms=ack_latency_ms,
+        unsolicited_cancel_rate=unsolicited_cancel_rate, duplicate_reports=duplicate_reports,
+        disconnect_after_messages=disconnect_after,
+    )
+    run_venue_sim(settings, venue, seed=seed, behaviours=behaviours)
+
+
 @main.command()
 @click.option(
     "--url", envvar="OMS_HEALTH_URL", default="http://127.0.0.1:9109/healthz", show_default=True,
