@@ -112,8 +112,10 @@ def required_enum(obj: Mapping[str, object], name: str, enum: type[E]) -> E:
 def optional_amount(obj: Mapping[str, object], name: str, places: int) -> Decimal | None:
     """A positive decimal, given as a string ("10.25", "1e2") or as an exact JSON number.
 
-    The result is plain (no exponent, no trailing zeros after the point): "1e2" -> 100,
-    "10.50" -> 10.5. The value is never rounded: too many decimal places is an error.
+    The result is normalised: held with no positive exponent and no trailing fractional zeros
+    ("1e2" -> Decimal("100"), "10.50" -> Decimal("10.5")). The value is never rounded: too many
+    decimal places is an error. (``str()`` of a tiny Decimal still prints E-notation; events are
+    printed with ``oms.bus.event_format.decimal_text``.)
     """
     value = obj.get(name)
     if value is None:

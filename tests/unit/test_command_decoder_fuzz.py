@@ -44,13 +44,20 @@ commands = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=10), json_
                            max_size=12)
 
 
+def plain(amount: Decimal) -> bool:
+    """No positive exponent (1E+2 is held as 100) and no trailing fractional zeros."""
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return exponent <= 0 and (exponent == 0 or amount.as_tuple().digits[-1] != 0)
+
+
 def check(body: bytes, content_type: str | None, user_id: str | None, key: str) -> None:
     result = decode_command(body, content_type=content_type, user_id=user_id, routing_key=key)
     assert isinstance(result, RESULT_TYPES)
     if isinstance(result, (NewOrderRequest, ReplaceRequest)):
         for amount in (result.quantity, result.price):
             assert amount is None or (amount.is_finite() and Decimal(0) < amount <= 10**12)
-            assert amount is None or "E" not in str(amount)
+            assert amount is None or plain(amount)
     if isinstance(result, (InvalidRequest, DeadLetter)):
         assert result.reason and len(result.reason) < 400
 
@@ -101,3 +108,33 @@ def test_any_decimal_looking_text_yields_an_exact_positive_amount_or_a_reason(te
     assert isinstance(result, (NewOrderRequest, InvalidRequest))
     if isinstance(result, NewOrderRequest):
         assert result.quantity == Decimal(text)
+
+
+amounts = st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal("1e12"), places=8,
+                      allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300)
+@given(
+    amounts,
+    st.sampled_from(["{:f}", "{:e}", "{:E}"]),
+    st.sampled_from(["buy", "sell", "sell_short"]),
+    st.sampled_from(["market", "limit"]),
+    st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
+            max_size=64),
+)
+def test_every_valid_new_order_decodes_to_exactly_what_was_sent(
+    quantity: Decimal, form: str, side: str, order_type: str, cl_ord_id: str
+) -> None:
+    command = {"type": "new_order", "cl_ord_id": cl_ord_id, "account": "DEMO1",
+               "symbol": "AAPL", "side": side, "order_type": order_type,
+               "quantity": form.format(quantity)}
+    if order_type == "limit":
+        command["price"] = "190.25"
+    result = decode_command(json.dumps(command).encode(), content_type="application/json",
+                            user_id="u", routing_key="DEMO1")
+    assert isinstance(result, NewOrderRequest)
+    assert result.quantity == quantity and plain(result.quantity)
+    assert (result.cl_ord_id, result.side.value, result.ord_type.value) == (
+        cl_ord_id, side, order_type
+    )
