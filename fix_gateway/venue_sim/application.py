@@ -70,9 +70,11 @@ class VenueApplication(fix.Application):  # type: ignore[misc]  # quickfix has n
         self,
         handle: Callable[[Request], None],
         behaviours: Behaviours | None = None,
+        call_in_order: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         super().__init__()
         self._handle = handle
+        self._call_in_order = call_in_order or (lambda callback: callback())
         self._disconnect_after = (behaviours or Behaviours()).disconnect_after_messages
         self._received: dict[str, int] = {}
         self._logged_on: set[str] = set()
@@ -147,15 +149,19 @@ class VenueApplication(fix.Application):  # type: ignore[misc]  # quickfix has n
             count = self._received.get(key, 0) + 1
             self._received[key] = count
         if count == self._disconnect_after:
-            try:
-                session = fix.Session.lookupSession(session_id)
-                if session is not None:
-                    with self._state_lock:
-                        self._forced_out.add(key)
-                    log.info("logging out %s after %d messages (injected)", key, count)
-                    session.logout(f"disconnect after {count} messages (injected)")
-            except Exception:
-                log.exception("injected logout of %s failed", key)
+            # Log out after the reports for this message have been sent.
+            self._call_in_order(lambda: self._logout(key, session_id, count))
+
+    def _logout(self, key: str, session_id: Any, count: int) -> None:
+        try:
+            session = fix.Session.lookupSession(session_id)
+            if session is not None:
+                with self._state_lock:
+                    self._forced_out.add(key)
+                log.info("logging out %s after %d messages (injected)", key, count)
+                session.logout(f"disconnect after {count} messages (injected)")
+        except Exception:
+            log.exception("injected logout of %s failed", key)
 
     def logged_on(self) -> frozenset[str]:
         with self._state_lock:

@@ -38,7 +38,3 @@ class Behaviours:
                 raise ValueError(f"{name} must not be negative")
         if self.disconnect_after_messages is not None and self.disconnect_after_messages < 1:
             raise ValueError("disconnect_after_messages must be at least 1")
-
-    @property
-    def any(self) -> bool:
-        return self != Behaviours()

@@ -55,7 +55,7 @@ class _UnsolicitedCancel:
     order_id: str
 
 
-_Work = Request | _ExpireDay | _UnsolicitedCancel | None  # None stops the engine thread
+_Work = Request | _ExpireDay | _UnsolicitedCancel | Callable[[], None] | None  # None: stop
 
 
 class Exchange:
@@ -103,6 +103,14 @@ class Exchange:
         else:
             self._inbox.put(request)
 
+    def call_in_order(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the engine thread once the requests queued before it (and their
+        reports) are done: e.g. to log a session out after answering its last message."""
+        if self._latency_s and self._timers is not None:
+            self._timers.call_later(self._latency_s, lambda: self._inbox.put(callback))
+        else:
+            self._inbox.put(callback)
+
     def expire_day_orders(self, wait_s: float | None = 10.0) -> int:
         """Expire every resting DAY order and report it. Waits (up to ``wait_s``) for the
         engine thread and returns how many expired; with ``wait_s=None`` returns 0 at once."""
@@ -149,6 +157,9 @@ class Exchange:
                 log.info("expired %d day orders", len(reports))
             self._emit(reports)
             work.done.set()
+            return
+        elif work is not None:
+            work()
             return
         else:
             return

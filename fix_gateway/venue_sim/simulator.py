@@ -110,7 +110,9 @@ class VenueSimulator:
             seed=seed,
             timers=self.timers,
         )
-        self.application = VenueApplication(self.exchange.handle, self.behaviours)
+        self.application = VenueApplication(
+            self.exchange.handle, self.behaviours, self.exchange.call_in_order
+        )
         # quickfix objects must outlive the acceptor: keep Python references to all of them.
         self._quickfix: tuple[Any, ...] = ()
         self._acceptor: Any = None

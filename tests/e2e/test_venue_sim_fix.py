@@ -7,6 +7,7 @@ Reject recorded by the client (checked after every test).
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import socket
 import threading
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 fix = pytest.importorskip("quickfix")
 
-from fix_gateway.venue_sim import Behaviours, SessionSpec, VenueSimulator  # noqa: E402
+from fix_gateway.venue_sim import Behaviours, SessionSpec, VenueSimulator, run_venue_sim  # noqa: E402
 from fix_gateway.venue_sim.session_config import data_dictionary  # noqa: E402
 from oms.settings import Settings, load_settings  # noqa: E402
 
@@ -56,6 +57,8 @@ class FixClient(fix.Application):  # type: ignore[misc]
         self.inbox: queue.Queue[Fields] = queue.Queue()
         self.logged_on = threading.Event()
         self.logged_out = threading.Event()
+        self.logons = 0
+        self.logouts = 0
         self.session_rejects: list[Fields] = []
         self.session_id: Any = None
 
@@ -63,10 +66,12 @@ class FixClient(fix.Application):  # type: ignore[misc]
         self.session_id = sessionID
 
     def onLogon(self, sessionID: Any) -> None:  # noqa: N803
+        self.logons += 1
         self.logged_out.clear()
         self.logged_on.set()
 
     def onLogout(self, sessionID: Any) -> None:  # noqa: N803
+        self.logouts += 1
         self.logged_on.clear()
         self.logged_out.set()
 
@@ -449,10 +454,38 @@ def test_disconnect_after_messages_behaviour(
     c = connect("FIX.4.4", "OMS")
     c.send("D", new_order("X-1", "1", "1", "9.00"))
     c.send("D", new_order("X-2", "1", "1", "9.00"))
-    c.take(2)
-    assert c.logged_out.wait(TIMEOUT_S)
-    # The venue lets the session back in (the initiator reconnects on its own).
-    assert c.logged_on.wait(TIMEOUT_S)
+    assert [m[11] for m in c.take(2)] == ["X-1", "X-2"]  # answered before the logout
+    deadline = time.monotonic() + TIMEOUT_S
+    # Logged out, then back in: the venue lets the session return (the initiator reconnects).
+    while not (c.logouts >= 1 and c.logons >= 2 and c.logged_on.is_set()):
+        assert time.monotonic() < deadline, (c.logouts, c.logons)
+        time.sleep(0.05)
     c.send("H", {11: "X-1", 55: "ZVZZT", 54: "1"})
     assert c.next()[11] == "X-1"
     assert "FIX.4.4:SIM->OMS" in sim.logged_on()
+
+
+def test_run_venue_sim_blocks_until_stopped(
+    settings: Settings, port: int, tmp_path: Path, connect: Callable[[str, str], FixClient]
+) -> None:
+    venue = settings.file.venue("SIM").model_copy(update={"port": port})
+    engine = settings.file.engine.model_copy(update={"data_dir": str(tmp_path / "var")})
+    file = settings.file.model_copy(update={"venues": (venue,), "engine": engine})
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=run_venue_sim,
+        args=(dataclasses.replace(settings, file=file),),
+        kwargs={"stop": stop, "seed": 5},
+    )
+    runner.start()
+    try:
+        c = connect("FIX.4.4", "OMS")
+        c.send("D", new_order("RV-1", "2", "10", None, symbol="MSFT"))
+        ack, fill = c.take(2)
+        assert ack[150] == "0"
+        assert (fill[150], fill[31]) == ("F", "419.99")
+        assert (tmp_path / "var" / "venue-sim" / "SIM" / "store").is_dir()
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive()
