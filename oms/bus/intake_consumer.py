@@ -2,12 +2,14 @@
 
 Threading: the consumer runs its own thread with its own pika connection (pika is not thread
 safe). For every decodable delivery it calls ``submit(delivery)`` on that thread; ``submit`` is
-the core's inbox put and may block (back-pressure; prefetch bounds what is in flight). The
-core settles each delivery *after its commit* with ``delivery.ack()``, ``delivery.requeue()``
-or ``delivery.dead_letter(reason)``: these are safe from any thread, never block, and only the
-first settlement of a delivery counts. A settlement that arrives after the connection it came
-on was lost is dropped: the broker redelivers the message (``redelivered`` set) and the core
-recognises the command it already recorded.
+the core's inbox put and may block (back-pressure; prefetch bounds what is in flight), but
+blocking longer than the heartbeat timeout (60 s by default) loses the connection. The core
+settles each delivery *after its commit* with ``delivery.ack()``, ``delivery.requeue()`` or
+``delivery.dead_letter(reason)``, or a whole batch with ``ack_all(deliveries)`` (one hop to the
+consumer's thread instead of one per delivery): these are safe from any thread, never block,
+and only the first settlement of a delivery counts. A settlement that arrives after the
+connection it came on was lost is dropped: the broker redelivers the message (``redelivered``
+set) and the core recognises the command it already recorded.
 
 The consumer settles by itself, without calling ``submit``:
 - a body that is not an identifiable command (``DeadLetter`` from the decoder) and
@@ -24,7 +26,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,22 +56,48 @@ class IntakeDelivery:
     attempt: int
     body: bytes
     received_ns: int
-    _settle: Callable[[int, Settlement], None] = field(repr=False)
+    _settler: _Settler = field(repr=False)
 
     def ack(self) -> None:
         """Processed and committed: remove it from the queue."""
-        self._settle(self.delivery_tag, _ACK)
+        self._settler.settle(((self.delivery_tag, _ACK),))
 
     def requeue(self) -> None:
         """Not processed (e.g. the commit failed): deliver it again later. Counts an attempt."""
-        self._settle(self.delivery_tag, _REQUEUE)
+        self._settler.settle(((self.delivery_tag, _REQUEUE),))
 
     def dead_letter(self, reason: str) -> None:
         """Never to be processed: republish it to ``oms.orders.dlq`` with ``reason``, then ack."""
-        self._settle(self.delivery_tag, DeadLetter(reason))
+        self._settler.settle(((self.delivery_tag, DeadLetter(reason)),))
+
+
+def ack_all(deliveries: Iterable[IntakeDelivery]) -> None:
+    """Ack many deliveries with one hop to the consumer's thread per connection: what the core
+    does after a batch commit (thread-safe, never blocks)."""
+    by_settler: dict[int, tuple[_Settler, list[tuple[int, Settlement]]]] = {}
+    for delivery in deliveries:
+        settler = delivery._settler
+        by_settler.setdefault(id(settler), (settler, []))[1].append(
+            (delivery.delivery_tag, _ACK)
+        )
+    for settler, items in by_settler.values():
+        settler.settle(items)
 
 
 SubmitCallback = Callable[[IntakeDelivery], None]
+
+
+class _Settler:
+    """Settles deliveries of one connection from any thread (see ``IntakeConsumer._settle``)."""
+
+    __slots__ = ("_consumer", "_session")
+
+    def __init__(self, consumer: IntakeConsumer, session: _Session) -> None:
+        self._consumer = consumer
+        self._session = session
+
+    def settle(self, items: Sequence[tuple[int, Settlement]]) -> None:
+        self._consumer._settle_threadsafe(self._session, items)
 
 
 class _ReconnectError(Exception):
@@ -93,6 +121,7 @@ class _Session:
     channel: Any
     dead_letter_channel: Any
     outstanding: dict[int, _Pending] = field(default_factory=dict)
+    settler: _Settler | None = None
 
 
 class IntakeConsumer:
@@ -179,6 +208,7 @@ class IntakeConsumer:
         dead_letter_channel = connection.channel()
         dead_letter_channel.confirm_delivery()
         session = _Session(connection, channel, dead_letter_channel)
+        session.settler = _Settler(self, session)
         self._session = session
         channel.basic_consume(
             INTAKE_QUEUE, functools.partial(self._on_message, session), auto_ack=False
@@ -228,7 +258,7 @@ class IntakeConsumer:
                 f"delivered {attempt} times without being processed "
                 f"(the limit is {self._max_attempts} attempts)"
             )
-            self._settle(session, tag, DeadLetter(reason))
+            self._settle(session, ((tag, DeadLetter(reason)),))
             return
         try:
             result = decode_command(
@@ -241,9 +271,9 @@ class IntakeConsumer:
             log.exception("AMQP intake: decoder failed on delivery %d", tag)
             result = DeadLetter(f"the decoder failed on this message: {error!r}")
         if isinstance(result, DeadLetter):
-            self._settle(session, tag, result)
+            self._settle(session, ((tag, result),))
             return
-        settle = functools.partial(self._settle_threadsafe, session)
+        assert session.settler is not None
         self._submit(
             IntakeDelivery(
                 command=result,
@@ -252,35 +282,38 @@ class IntakeConsumer:
                 attempt=attempt,
                 body=body,
                 received_ns=received_ns,
-                _settle=settle,
+                _settler=session.settler,
             )
         )
 
-    def _settle_threadsafe(self, session: _Session, tag: int, settlement: Settlement) -> None:
+    def _settle_threadsafe(
+        self, session: _Session, items: Sequence[tuple[int, Settlement]]
+    ) -> None:
         try:
             session.connection.add_callback_threadsafe(
-                functools.partial(self._settle, session, tag, settlement)
+                functools.partial(self._settle, session, items)
             )
         except (AMQPError, OSError) as error:
             log.info(
-                "AMQP intake: settling delivery %d dropped (%r); the broker redelivers it",
-                tag, error,
+                "AMQP intake: settling %d deliveries dropped (%r); the broker redelivers them",
+                len(items), error,
             )
 
-    def _settle(self, session: _Session, tag: int, settlement: Settlement) -> None:
-        """On the consumer's thread. Ignores a delivery already settled or of an old session."""
+    def _settle(self, session: _Session, items: Sequence[tuple[int, Settlement]]) -> None:
+        """On the consumer's thread. Ignores deliveries already settled or of an old session."""
         if session is not self._session or not session.channel.is_open:
             return
-        pending = session.outstanding.pop(tag, None)
-        if pending is None:
-            return
-        if settlement == _REQUEUE:
-            session.channel.basic_nack(tag, requeue=True)
-            return
-        if isinstance(settlement, DeadLetter):
-            self._publish_dead_letter(session, pending, settlement.reason)
-        session.channel.basic_ack(tag)
-        self._attempts.forget(pending.key)
+        for tag, settlement in items:
+            pending = session.outstanding.pop(tag, None)
+            if pending is None:
+                continue
+            if settlement == _REQUEUE:
+                session.channel.basic_nack(tag, requeue=True)
+                continue
+            if isinstance(settlement, DeadLetter):
+                self._publish_dead_letter(session, pending, settlement.reason)
+            session.channel.basic_ack(tag)
+            self._attempts.forget(pending.key)
 
     def _publish_dead_letter(self, session: _Session, pending: _Pending, reason: str) -> None:
         """Republish to the dead-letter queue and wait for the broker's confirm. A failure

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from oms.bus.intake_consumer import IntakeConsumer, IntakeDelivery
+from oms.bus.intake_consumer import IntakeConsumer, IntakeDelivery, ack_all
 from oms.bus.topology import (
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
@@ -44,6 +44,13 @@ class Core:
 
     def next(self) -> IntakeDelivery:
         return self.inbox.get(timeout=WAIT_S)
+
+
+def assert_all_acked(broker: Broker, consumer: IntakeConsumer) -> None:
+    """Stopping returns every unacknowledged delivery to the queue: if the queue is then empty,
+    everything delivered was acknowledged."""
+    consumer.stop(timeout=5.0)
+    assert broker.ready_count(INTAKE_QUEUE) == 0
 
 
 @pytest.fixture
@@ -97,14 +104,14 @@ def test_a_published_command_reaches_the_core_and_leaves_the_queue_only_when_ack
     assert broker.ready_count(INTAKE_QUEUE) == 1
 
     core_again = Core()
-    start_consumer(core_again)
+    restarted = start_consumer(core_again)
     redelivery = core_again.next()
     assert redelivery.command == delivery.command
     assert (redelivery.redelivered, redelivery.attempt) == (True, 2)
     acker = threading.Thread(target=redelivery.ack)  # settled from another thread
     acker.start()
     acker.join()
-    wait_until(lambda: broker.ready_count(INTAKE_QUEUE) == 0, what="the queue to empty")
+    assert_all_acked(broker, restarted)
 
 
 def test_acked_commands_are_not_delivered_again(
@@ -120,8 +127,7 @@ def test_acked_commands_are_not_delivered_again(
     first.ack()
     second.ack()
     second.ack()  # a second settlement of the same delivery is ignored
-    consumer.stop(timeout=5.0)
-    assert broker.ready_count(INTAKE_QUEUE) == 0
+    assert_all_acked(broker, consumer)
 
 
 def test_prefetch_bounds_the_commands_in_flight_to_the_core(
@@ -142,14 +148,14 @@ def test_a_body_that_is_not_a_command_is_dead_lettered_with_the_reason(
     broker: Broker, start_consumer: Callable[..., IntakeConsumer]
 ) -> None:
     core = Core()
-    start_consumer(core)
+    consumer = start_consumer(core)
     broker.publish_command(b"not json at all", message_id="m-1")
     properties, body = broker.get(DEAD_LETTER_QUEUE)
     assert body == b"not json at all"
     assert properties.headers[REASON_HEADER].startswith("body is not valid JSON")
     assert (properties.message_id, properties.delivery_mode) == ("m-1", 2)
     assert properties.headers["x-oms-routing-key"] == "DEMO1"
-    wait_until(lambda: broker.ready_count(INTAKE_QUEUE) == 0, what="the original to be acked")
+    assert_all_acked(broker, consumer)
     assert core.submitted == 0
 
 
@@ -157,27 +163,28 @@ def test_the_core_can_dead_letter_a_command_it_will_never_process(
     broker: Broker, start_consumer: Callable[..., IntakeConsumer]
 ) -> None:
     core = Core(on_delivery=lambda delivery: delivery.dead_letter("refused by the test core"))
-    start_consumer(core)
+    consumer = start_consumer(core)
     broker.publish_command(ORDER, user_id="guest")
     properties, body = broker.get(DEAD_LETTER_QUEUE)
     assert properties.headers[REASON_HEADER] == "refused by the test core"
     assert properties.headers["x-oms-user-id"] == "guest"
     assert properties.content_type == "application/json"
     assert body.startswith(b'{"type": "new_order"')
+    assert_all_acked(broker, consumer)
 
 
 def test_a_command_that_keeps_failing_is_dead_lettered_after_the_attempt_limit(
     broker: Broker, start_consumer: Callable[..., IntakeConsumer]
 ) -> None:
     core = Core(on_delivery=lambda delivery: delivery.requeue())
-    start_consumer(core, max_delivery_attempts=3)
+    consumer = start_consumer(core, max_delivery_attempts=3)
     broker.publish_command(ORDER)
     properties, _ = broker.get(DEAD_LETTER_QUEUE)
     assert properties.headers[REASON_HEADER] == (
         "delivered 4 times without being processed (the limit is 3 attempts)"
     )
     assert core.submitted == 3
-    wait_until(lambda: broker.ready_count(INTAKE_QUEUE) == 0, what="the original to be acked")
+    assert_all_acked(broker, consumer)
 
 
 def test_the_consumer_reconnects_after_the_broker_closes_its_connection(
@@ -189,9 +196,8 @@ def test_the_consumer_reconnects_after_the_broker_closes_its_connection(
     wait_until(lambda: consumer.connections_made == 2 and consumer.is_consuming,
                what="the consumer to reconnect")
     broker.publish_command(ORDER)
-    delivery = core.next()
-    delivery.ack()
-    wait_until(lambda: broker.ready_count(INTAKE_QUEUE) == 0, what="the ack")
+    core.next().ack()
+    assert_all_acked(broker, consumer)
 
 
 def test_the_consumer_recreates_a_deleted_intake_queue(
@@ -221,8 +227,8 @@ def test_an_ack_from_before_a_reconnection_is_dropped_and_the_command_comes_back
     assert redelivery.command == stale.command
     stale.ack()  # its channel is gone: dropped, and the new channel is not disturbed
     redelivery.ack()
-    wait_until(lambda: broker.ready_count(INTAKE_QUEUE) == 0, what="the ack")
-    assert consumer.connections_made == 2 and consumer.is_consuming
+    assert consumer.connections_made == 2
+    assert_all_acked(broker, consumer)
 
 
 def test_a_consumer_can_be_stopped_while_the_broker_is_unreachable() -> None:
@@ -254,3 +260,17 @@ def test_the_attempt_count_survives_a_restart_of_the_gateway(
     start_consumer(restarted)  # a fresh process: no memory of the attempts
     delivery = restarted.next()
     assert delivery.attempt == 3
+
+
+def test_the_core_acks_a_whole_batch_after_its_commit(
+    broker: Broker, start_consumer: Callable[..., IntakeConsumer]
+) -> None:
+    core = Core()
+    consumer = start_consumer(core, prefetch=50)
+    for n in range(20):
+        broker.publish_command({**ORDER, "cl_ord_id": f"c{n}"})
+    batch = [core.next() for _ in range(20)]
+    acker = threading.Thread(target=ack_all, args=(batch,))
+    acker.start()
+    acker.join()
+    assert_all_acked(broker, consumer)
