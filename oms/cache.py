@@ -32,7 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from oms.domain.risk.kill_switch import KillSwitchEntry
 from oms.domain.values import KillScope
-from oms.settings import InstrumentSettings
+from oms.settings import InstrumentSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,10 @@ class RedisCache:
         self._prefix = prefix
         self._timeout_s = timeout_s
         self._client: redis.Redis[str] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, prefix: str = DEFAULT_PREFIX) -> RedisCache:
+        return cls(settings.redis_url, prefix=prefix)
 
     @property
     def prefix(self) -> str:

@@ -37,6 +37,7 @@ from oms.bus.command_decoder import Command, DeadLetter, decode_command
 from oms.bus.dead_letters import dead_letter_properties
 from oms.bus.delivery_attempts import DeliveryAttempts, broker_attempt, message_key
 from oms.bus.topology import DEAD_LETTER_QUEUE, INTAKE_QUEUE, declare_topology
+from oms.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,15 @@ class IntakeConsumer:
         self._drain_s = 5.0
         self.connections_made = 0
         """How many times the consumer connected (1 + reconnections); for status pages."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, submit: SubmitCallback) -> IntakeConsumer:
+        """``OMS_AMQP_URL``, ``engine.amqp_prefetch`` and ``engine.max_delivery_attempts``."""
+        engine = settings.file.engine
+        return cls(
+            settings.amqp_url, submit, prefetch=engine.amqp_prefetch,
+            max_delivery_attempts=engine.max_delivery_attempts,
+        )
 
     # --- any thread ---------------------------------------------------------------------------
 
