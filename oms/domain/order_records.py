@@ -16,6 +16,13 @@ ZERO = Decimal(0)
 # Averages are the only inexact division; a fixed context keeps them the same on every
 # machine and thread, whatever the caller did to the thread's decimal context.
 AVG_PX_CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
+# Totals are kept with far more digits than any quantity times price needs, so that they stay
+# exact (and independent of the order fills were added in) whatever the thread's context.
+SUM_CONTEXT = Context(prec=60, rounding=ROUND_HALF_EVEN)
+
+
+def _notional(quantity: Decimal, price: Decimal) -> Decimal:
+    return SUM_CONTEXT.multiply(quantity, price)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,22 +63,24 @@ class FillBook:
 
     def add(self, exec_id: str, quantity: Decimal, price: Decimal) -> None:
         self.executions[exec_id] = Execution(quantity, price)
-        self.cum_qty += quantity
-        self.notional += quantity * price
+        self.cum_qty = SUM_CONTEXT.add(self.cum_qty, quantity)
+        self.notional = SUM_CONTEXT.add(self.notional, _notional(quantity, price))
+
+    def _remove(self, exec_id: str) -> Execution:
+        old = self.executions.pop(exec_id)
+        self.cum_qty = SUM_CONTEXT.subtract(self.cum_qty, old.quantity)
+        self.notional = SUM_CONTEXT.subtract(self.notional, _notional(old.quantity, old.price))
+        return old
 
     def bust(self, exec_id: str) -> Execution:
         """Remove the live execution ``exec_id`` (already resolved) and return it."""
-        old = self.executions.pop(exec_id)
+        old = self._remove(exec_id)
         self.busted.add(exec_id)
-        self.cum_qty -= old.quantity
-        self.notional -= old.quantity * old.price
         return old
 
     def correct(self, exec_id: str, new_id: str, quantity: Decimal, price: Decimal) -> Execution:
         """Replace the live execution ``exec_id`` by ``new_id``; returns the old one."""
-        old = self.executions.pop(exec_id)
-        self.cum_qty -= old.quantity
-        self.notional -= old.quantity * old.price
+        old = self._remove(exec_id)
         if new_id != exec_id:
             self.aliases[exec_id] = new_id
         self.add(new_id, quantity, price)
@@ -80,12 +89,14 @@ class FillBook:
     def rescale(self, ratio: Decimal) -> None:
         """Restate every execution for a split of ``ratio`` : 1 (quantity up, price down)."""
         rescaled = {
-            exec_id: Execution(e.quantity * ratio, AVG_PX_CONTEXT.divide(e.price, ratio))
+            exec_id: Execution(
+                SUM_CONTEXT.multiply(e.quantity, ratio), AVG_PX_CONTEXT.divide(e.price, ratio)
+            )
             for exec_id, e in self.executions.items()
         }
-        self.executions = rescaled
-        self.cum_qty = sum((e.quantity for e in rescaled.values()), ZERO)
-        self.notional = sum((e.quantity * e.price for e in rescaled.values()), ZERO)
+        self.executions, self.cum_qty, self.notional = {}, ZERO, ZERO
+        for exec_id, execution in rescaled.items():
+            self.add(exec_id, execution.quantity, execution.price)
 
 
 @dataclass(frozen=True, slots=True)
