@@ -63,10 +63,14 @@ def _schedule(d: fix.Dictionary, hours: TradingHours, today: date) -> None:
     d.setString("EndTime", end.strftime("%H:%M:%S"))
 
 
-def _common(d: fix.Dictionary, begin_string: str, store: Path, heartbeat_s: int) -> None:
-    d.setString("BeginString", begin_string)
+def _paths(d: fix.Dictionary, store: Path) -> None:
     d.setString("FileStorePath", str(store / "store"))
     d.setString("FileLogPath", str(store / "log"))
+
+
+def _common(d: fix.Dictionary, begin_string: str, store: Path, heartbeat_s: int) -> None:
+    d.setString("BeginString", begin_string)
+    _paths(d, store)
     d.setString("UseDataDictionary", "Y")
     d.setString("DataDictionary", data_dictionary(begin_string))
     d.setString("HeartBtInt", str(heartbeat_s))
@@ -82,6 +86,7 @@ def venue_initiator_settings(
     settings = fix.SessionSettings()
     defaults = fix.Dictionary()
     defaults.setString("ConnectionType", "initiator")
+    _paths(defaults, data_dir / "fix" / "venues")
     settings.set(defaults)
     for venue in venues:
         d = fix.Dictionary()
@@ -101,6 +106,7 @@ def client_acceptor_settings(
     settings = fix.SessionSettings()
     defaults = fix.Dictionary()
     defaults.setString("ConnectionType", "acceptor")
+    _paths(defaults, data_dir / "fix" / "clients")
     settings.set(defaults)
     for client in clients:
         d = fix.Dictionary()

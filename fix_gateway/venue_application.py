@@ -13,12 +13,47 @@ from collections.abc import Callable, Mapping
 import quickfix as fix
 
 from fix_gateway.session_settings import SessionKey
+from fix_gateway.translate import cancel_reject_from_fix, execution_report_from_fix
+from fix_gateway.translate_codes import FixVersion
 from fix_gateway.wire import build_message, parse_raw
+from oms.domain.order_inputs import VenueCancelReject, VenueExecutionReport
 from oms.engine.inputs import VenueMessage, VenueSessionChanged
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[object], None]
+
+
+def venue_report_from_fields(
+    fields: dict[int, str], begin_string: str
+) -> VenueExecutionReport | VenueCancelReject:
+    """An ExecutionReport (35=8) or OrderCancelReject (35=9) in domain terms.
+
+    Raises ``TranslationError`` (naming the tag) for a garbled report, ``ValueError`` for a
+    message type that is neither."""
+    version = FixVersion(begin_string)
+    msg_type = fields.get(35)
+    if msg_type == "8":
+        return execution_report_from_fix(fields, version)
+    if msg_type == "9":
+        return cancel_reject_from_fix(fields, version)
+    raise ValueError(f"unexpected application message type {msg_type!r} from a venue")
+
+
+def _guarded(callback: Callable[..., None]) -> Callable[..., None]:
+    """quickfix's Python binding ends the process on an unexpected exception in a callback:
+    log it instead, so one bad message never takes the gateway down."""
+
+    def wrapper(*args: object) -> None:
+        try:
+            callback(*args)
+        except fix.DoNotSend:
+            raise
+        except Exception:
+            log.exception("quickfix callback %s failed", callback.__name__)
+
+    wrapper.__name__ = callback.__name__
+    return wrapper
 
 
 class VenueApplication(fix.Application):  # type: ignore[misc]
@@ -34,6 +69,7 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         self._sink = sink
         self._next_target_seq = dict(next_target_seq)
 
+    @_guarded
     def onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802 - quickfix API
         venue = self._venues.get(SessionKey.of(session_id))
         wanted = self._next_target_seq.get(venue or "")
@@ -45,9 +81,11 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
             )
             session.setNextTargetMsgSeqNum(wanted)
 
+    @_guarded
     def onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
         self._state(session_id, True)
 
+    @_guarded
     def onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
         self._state(session_id, False)
 
@@ -66,6 +104,7 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         return None
 
+    @_guarded
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         # Never resend a stale order instruction on a venue's ResendRequest: quickfix then sends
         # a gap fill instead, and in-doubt orders are resolved by status request.
@@ -73,6 +112,7 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         if header.isSetField(43) and header.getField(43) == "Y":
             raise fix.DoNotSend()
 
+    @_guarded
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         venue = self._venues.get(SessionKey.of(session_id))
         if venue is None:
@@ -112,6 +152,14 @@ class VenueSender:
             return False
         message = build_message(self._begin[venue], msg_type, body)
         return bool(fix.Session.sendToTarget(message, session_id))
+
+    def rewind(self, venue: str, next_target_seq: int) -> None:
+        """Expect ``next_target_seq`` next and drop the connection: on logon quickfix asks the
+        venue to resend from there (messages received but never committed)."""
+        session = fix.Session.lookupSession(self._sessions[venue])
+        if session is not None:
+            session.setNextTargetMsgSeqNum(next_target_seq)
+            session.disconnect()
 
     def sequence_numbers(self, venue: str) -> tuple[int, int]:
         session = fix.Session.lookupSession(self._sessions[venue])

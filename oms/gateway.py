@@ -1,0 +1,262 @@
+"""The composition root of ``oms gateway``: builds every adapter, wires them to the core, runs.
+
+Nothing here connects at import. Order of start: database (advisory lock) -> Redis (reference
+prices seeded) -> core state loaded -> outbox relay -> venue sessions -> operator channel ->
+AMQP intake (last, so no command arrives before the core can take it). Stop is the reverse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import quickfix as fix
+
+from fix_gateway.session_settings import venue_initiator_settings, venue_session_key
+from fix_gateway.venue_application import (
+    VenueApplication,
+    VenueSender,
+    venue_report_from_fields,
+)
+from oms.bus.intake_consumer import IntakeConsumer
+from oms.bus.outbox_relay import OutboxRelay
+from oms.bus.topology import declare_topology_at
+from oms.cache import CacheUnavailable, RedisCache
+from oms.engine.core import Core
+from oms.engine.handlers import Context, Handlers
+from oms.engine.ids import IdAllocator
+from oms.engine.risk_setup import account_limits, instruments
+from oms.engine.state import CoreState
+from oms.metrics import GatewayMetrics, HealthServer
+from oms.settings import Settings
+from oms.store import order_repository as orders_repo
+from oms.store.db import make_engine
+from oms.store.gateway_lock import GatewayLock
+from oms.store.models import FixSessionWatermark
+from oms.store.operator_channel import OperatorCommandListener
+
+log = logging.getLogger(__name__)
+
+
+class ReferencePrices:
+    """Reference prices read from Redis once a second into memory: the order path does a dict
+    lookup, never a network round trip. If Redis is unreachable the last prices are kept with
+    their as-of times, so the risk check's staleness limit fails closed as they age."""
+
+    def __init__(self, cache: RedisCache) -> None:
+        self._cache = cache
+        self.prices: dict[str, tuple[Decimal, datetime]] = {}
+        self.available = False
+
+    def refresh(self) -> None:
+        try:
+            self.prices = self._cache.reference_prices()
+            self.available = True
+        except CacheUnavailable as exc:
+            if self.available:
+                log.error("Redis unavailable, reference prices frozen: %s", exc)
+            self.available = False
+
+    def get(self, symbol: str) -> tuple[Decimal, datetime] | None:
+        return self.prices.get(symbol)
+
+
+class Gateway:
+    def __init__(self, settings: Settings, *, redis_prefix: str = "oms:",
+                 name: str = "main") -> None:
+        self.settings = settings
+        f = settings.file
+        self.engine = make_engine(settings.database_url, application_name=f"oms-gateway-{name}")
+        self.lock = GatewayLock(self.engine, name)
+        self.metrics = GatewayMetrics()
+        self.cache = RedisCache(settings.redis_url, prefix=redis_prefix)
+        self.references = ReferencePrices(self.cache)
+        self.stop_event = threading.Event()
+        self.relay = OutboxRelay(settings.amqp_url, self.engine)
+        venues = list(f.venues)
+        self.venue_keys = {v.name: venue_session_key(v) for v in venues}
+        self.sender = VenueSender(self.venue_keys)
+        defaults, per_account = account_limits(f)
+        self.core = Core(
+            engine=self.engine, handlers_factory=self._handlers,
+            capacity=f.engine.inbox_capacity, batch_max=f.engine.batch_max,
+            metrics=self.metrics, on_committed=self.relay.wake,
+        )
+        self._context_parts: dict[str, Any] = {
+            "instruments": instruments(f), "default_limits": defaults, "limits": per_account,
+        }
+        self.intake = IntakeConsumer(
+            settings.amqp_url, self.core.put, prefetch=f.engine.amqp_prefetch,
+            max_delivery_attempts=f.engine.max_delivery_attempts,
+        )
+        self.operators = OperatorCommandListener(settings.database_url, self.core.put)
+        self._initiator: Any = None
+        self._quickfix: tuple[Any, ...] = ()
+        self._threads: list[threading.Thread] = []
+        self.health: HealthServer | None = None
+
+    def _handlers(self, state: CoreState) -> Handlers:
+        f = self.settings.file
+        ctx = Context(
+            engine=self.engine,
+            user_accounts=f.accounts_of_amqp_user,
+            default_user=f.engine.default_amqp_user,
+            known_accounts=frozenset(a.name for a in f.accounts),
+            venue_begin_strings={v.name: v.begin_string for v in f.venues},
+            venue=self.sender,
+            reference_price=self.references.get,
+            translate=venue_report_from_fields,
+            order_ids=IdAllocator("O", self._reserve_order_ids),
+            venue_ids=IdAllocator("V", self._reserve_venue_ids),
+            **self._context_parts,
+        )
+        return Handlers(ctx, state)
+
+    def _reserve_order_ids(self, count: int) -> list[int]:
+        with self.engine.begin() as conn:
+            return orders_repo.reserve_ids(conn, count)
+
+    def _reserve_venue_ids(self, count: int) -> list[int]:
+        with self.engine.begin() as conn:
+            return orders_repo.reserve_ids(conn, count, venue=True)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        f = self.settings.file
+        self.lock.acquire()
+        self.cache.start()
+        # The settings file is the reference-price source of the default configuration;
+        # with a market-data feed writing Redis, seed with overwrite=False instead.
+        self.cache.seed_reference_prices(f.instruments, datetime.now(UTC), overwrite=True)
+        self.references.refresh()
+        declare_topology_at(self.settings.amqp_url)
+        self.relay.start()
+        core_thread = threading.Thread(
+            target=self.core.run, args=(self.stop_event,), name="oms-core", daemon=True
+        )
+        core_thread.start()
+        self._threads.append(core_thread)
+        if not self.core.ready.wait(60):
+            raise RuntimeError("the core did not load its state within 60s")
+        self._start_venues()
+        self.operators.start()
+        self.intake.start()
+        housekeeping = threading.Thread(target=self._housekeeping, name="oms-housekeeping",
+                                        daemon=True)
+        housekeeping.start()
+        self._threads.append(housekeeping)
+        self.metrics.serve(f.engine.metrics_port)
+        if f.engine.health_port:
+            self.health = HealthServer(f.engine.health_port, self._alive, self._ready)
+            self.health.start()
+        log.info("gateway started")
+
+    def _start_venues(self) -> None:
+        f = self.settings.file
+        watermarks = self._watermarks()
+        app = VenueApplication(
+            {key: name for name, key in self.venue_keys.items()}, self.core.put,
+            {v: n + 1 for v, n in watermarks.items()},
+        )
+        data_dir = Path(f.engine.data_dir)
+        today = datetime.now(UTC).date()
+        session_settings = venue_initiator_settings(list(f.venues), data_dir, today)
+        store = fix.FileStoreFactory(session_settings)
+        logs = fix.FileLogFactory(session_settings)
+        initiator = fix.SocketInitiator(app, store, session_settings, logs)
+        self._quickfix = (app, store, logs, session_settings)
+        initiator.start()
+        self._initiator = initiator
+
+    def _watermarks(self) -> dict[str, int]:
+        from sqlalchemy import select
+
+        table = FixSessionWatermark.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.session_id, table.c.last_inbound_seq))
+            return {
+                r.session_id.removeprefix("venue:"): int(r.last_inbound_seq)
+                for r in rows if r.session_id.startswith("venue:")
+            }
+
+    def _housekeeping(self) -> None:
+        while not self.stop_event.wait(1.0):
+            self.references.refresh()
+            self.metrics.inbox_depth.set(self.core.inbox_depth())
+            status = {
+                "heartbeat": datetime.now(UTC).isoformat(),
+                "inbox_depth": str(self.core.inbox_depth()),
+                "last_batch": str(self.core.last_batch_size),
+            }
+            for venue in self.venue_keys:
+                up = self.sender.is_logged_on(venue)
+                self.metrics.session_state.labels(session=f"venue:{venue}").set(1 if up else 0)
+                sender, target = self.sender.sequence_numbers(venue)
+                status[f"venue:{venue}"] = f"{'logged_on' if up else 'down'} {sender} {target}"
+            with contextlib.suppress(CacheUnavailable):
+                self.cache.publish_status("gateway", status)
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._ready()[0]:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def _alive(self) -> tuple[bool, dict[str, object]]:
+        age_s = (time.monotonic_ns() - self.core.heartbeat_ns) / 1e9
+        return age_s < 10, {"core_heartbeat_age_s": round(age_s, 3)}
+
+    def _ready(self) -> tuple[bool, dict[str, object]]:
+        venues = {v: self.sender.is_logged_on(v) for v in self.venue_keys}
+        consuming = self.intake.is_consuming
+        ok = self.core.ready.is_set() and consuming and all(venues.values())
+        return ok, {"venues": venues, "amqp_consuming": consuming,
+                    "reference_prices": self.references.available}
+
+    def stop(self) -> None:
+        log.info("gateway stopping")
+        self.intake.stop()
+        self.operators.stop()
+        self.stop_event.set()
+        for thread in self._threads:
+            thread.join(10)
+        if self._initiator is not None:
+            self._initiator.stop()
+            self._initiator = None
+            self._quickfix = ()  # release quickfix's session registry for a later start
+        self.relay.stop()
+        if self.health is not None:
+            self.health.stop()
+        self.cache.close()
+        self.lock.release()
+        self.engine.dispose()
+        log.info("gateway stopped")
+
+
+def run_gateway(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT; then finish the current batch and stop cleanly."""
+    gateway = Gateway(settings)
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    gateway.start()
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        gateway.stop()
