@@ -13,23 +13,69 @@ recorded in ``overfilled`` and surfaced as an anomaly, never clipped).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 
-from oms.domain.order_events import Anomaly, AnomalyKind, OrderEvent, Outcome
+from oms.domain.order_events import (
+    Anomaly,
+    AnomalyKind,
+    OrderEvent,
+    Outcome,
+    PositionDelta,
+    orderless_rejection,
+)
 from oms.domain.order_inputs import (
+    ExpireOrder,
+    OperatorCloseOrder,
+    OrderAccepted,
     OrderInput,
+    RejectOrder,
+    RequestCancel,
     RequestKind,
+    RequestReplace,
+    RestatementReason,
+    RestateOrder,
     SubmitOrder,
     VenueCancelReject,
     VenueExecutionReport,
+    submit_order_problems,
 )
 from oms.domain.order_phases import InputKind, Phase, input_kind
 from oms.domain.order_records import ZERO, FillBook, PendingRequest
 from oms.domain.order_status import highest_precedence
 from oms.domain.order_transitions import TRANSITIONS
+from oms.domain.order_unmatched import UnmatchedReport, unmatched_report
 from oms.domain.values import ExecType, OrdStatus, OrdType, RejectSource, Side, TimeInForce
+
+# What the engine needs, importable from one place.
+__all__ = [
+    "Anomaly",
+    "AnomalyKind",
+    "ExpireOrder",
+    "OperatorCloseOrder",
+    "Order",
+    "OrderAccepted",
+    "OrderEvent",
+    "OrderInput",
+    "Outcome",
+    "PendingRequest",
+    "Phase",
+    "PositionDelta",
+    "RejectOrder",
+    "RequestCancel",
+    "RequestKind",
+    "RequestReplace",
+    "RestateOrder",
+    "RestatementReason",
+    "SubmitOrder",
+    "UnmatchedReport",
+    "VenueCancelReject",
+    "VenueExecutionReport",
+    "orderless_rejection",
+    "submit_order_problems",
+    "unmatched_report",
+]
 
 
 @dataclass(slots=True)
@@ -128,6 +174,9 @@ class Order:
         if now.tzinfo is None:
             return Outcome.refuse("now must be a timezone-aware UTC datetime")
         kind = input_kind(value)
+        problem = _non_finite_field(value)
+        if problem is not None:
+            return self._refusal(kind, value, problem)
         report = value if isinstance(value, VenueExecutionReport) else None
         if report is not None and report.exec_type is not None and self._seen(report):
             flags = " (PossDup)" if report.poss_dup else ""
@@ -148,9 +197,10 @@ class Order:
     def _seen(self, report: VenueExecutionReport) -> bool:
         return report.exec_id in self.seen_exec_ids
 
-    def _refusal(self, kind: InputKind, value: OrderInput) -> Outcome:
-        reason = f"{kind.value} is not valid for an order in phase {self.phase.value}"
-        reason += f" (status {self.status.value})"
+    def _refusal(self, kind: InputKind, value: OrderInput, reason: str | None = None) -> Outcome:
+        if reason is None:
+            reason = f"{kind.value} is not valid for an order in phase {self.phase.value}"
+            reason += f" (status {self.status.value})"
         if isinstance(value, VenueExecutionReport | VenueCancelReject):
             return Outcome.refuse(reason, Anomaly(AnomalyKind.UNEXPECTED_REPORT, reason))
         return Outcome.refuse(reason)
@@ -289,3 +339,12 @@ class Order:
     def _note_venue_order_id(self, venue_order_id: str | None) -> None:
         if venue_order_id:
             self.venue_order_id = venue_order_id
+
+
+def _non_finite_field(value: OrderInput) -> str | None:
+    """Inputs carry numbers from outside; NaN or infinity would poison every comparison."""
+    for item in fields(value):
+        number = getattr(value, item.name)
+        if isinstance(number, Decimal) and not number.is_finite():
+            return f"{item.name} is {number}: not a number the OMS can use"
+    return None

@@ -29,18 +29,21 @@ from oms.domain.order_events import Outcome
 from oms.domain.order_inputs import (
     ExpireOrder,
     OperatorCloseOrder,
+    OrderAccepted,
     OrderInput,
+    RejectOrder,
     RequestCancel,
     RequestKind,
     RequestReplace,
     RestatementReason,
+    RestateOrder,
     VenueCancelReject,
     VenueExecutionReport,
 )
 from oms.domain.order_records import AVG_PX_CONTEXT
 from oms.domain.order_snapshot import order_from_dict, order_to_dict
 from oms.domain.orders import Order
-from oms.domain.values import ExecType, OrdStatus, Side, TimeInForce
+from oms.domain.values import ExecType, OrdStatus, OrdType, RejectSource, Side, TimeInForce
 from tests.unit.test_order_state_machine_support import T0, Venue, new_order, snapshot
 
 D = Decimal
@@ -267,3 +270,70 @@ def test_avg_px_is_the_exact_fill_weighted_average(
     for n in range(1, len(fills) + 1):
         assert order.apply(venue.bust(f"E{n}"), T0).applied
     assert (order.cum_qty, order.fills.notional, order.avg_px) == (ZERO, ZERO, ZERO)
+
+
+NUMBERS = st.none() | QTY | PX | st.decimals(allow_nan=True, allow_infinity=True, places=3)
+REQUEST_IDS = st.sampled_from(["X", "Y", "Z", "R1", ""])
+EXEC_IDS = st.sampled_from(["E1", "E2", "E3", "0"])
+ANY_REPORT = st.builds(
+    VenueExecutionReport,
+    exec_type=st.none() | st.sampled_from(list(ExecType)),
+    exec_id=EXEC_IDS,
+    ord_status=st.none() | st.sampled_from(list(OrdStatus)),
+    cl_ord_id=st.none() | REQUEST_IDS,
+    ref_exec_id=st.none() | EXEC_IDS,
+    last_qty=NUMBERS,
+    last_px=NUMBERS,
+    cum_qty=NUMBERS,
+    order_qty=NUMBERS,
+    price=NUMBERS,
+    restatement_reason=st.none() | st.sampled_from(list(RestatementReason)),
+)
+ANY_COMMAND = st.one_of(
+    st.builds(OrderAccepted),
+    st.builds(RejectOrder, source=st.sampled_from(list(RejectSource)), text=st.just("no")),
+    st.builds(RequestCancel, cl_ord_id=REQUEST_IDS),
+    st.builds(
+        RequestReplace,
+        cl_ord_id=REQUEST_IDS,
+        quantity=NUMBERS,
+        price=NUMBERS,
+        stop_price=NUMBERS,
+    ),
+    st.builds(ExpireOrder),
+    st.builds(
+        RestateOrder, operator=st.just("op"), text=st.just("t"), quantity=NUMBERS, price=NUMBERS
+    ),
+    st.builds(
+        OperatorCloseOrder,
+        operator=st.just("op"),
+        status=st.sampled_from(list(OrdStatus)),
+        text=st.just("t"),
+    ),
+    st.builds(
+        VenueCancelReject, cl_ord_id=REQUEST_IDS, response_to=st.sampled_from(list(RequestKind))
+    ),
+)
+ANY_ORDER = st.builds(
+    lambda qty, ord_type, accepted: new_order(
+        qty, ord_type=ord_type, price="10" if ord_type.needs_price else None, accepted=accepted
+    ),
+    st.integers(min_value=1, max_value=5000),
+    st.sampled_from(list(OrdType)),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(order=ANY_ORDER, inputs=st.lists(ANY_REPORT | ANY_COMMAND, max_size=30))
+def test_arbitrary_inputs_never_raise_and_refusals_change_nothing(
+    order: Order, inputs: list[OrderInput]
+) -> None:
+    for value in inputs:
+        before = snapshot(order)
+        outcome = order.apply(value, T0)
+        if not outcome.applied:
+            assert snapshot(order) == before and outcome.events == ()
+        assert order.leaves_qty >= 0
+        if order.closed_as is not None:
+            assert order.leaves_qty == 0
