@@ -80,6 +80,40 @@ def config_check() -> None:
     )
 
 
+@main.command()
+@click.option("--log-level", default="INFO", show_default=True)
+def gateway(log_level: str) -> None:
+    """Run the gateway: the OMS core, venue sessions, AMQP intake and event relay."""
+    from oms.gateway import run_gateway
+    from oms.log import configure_logging
+    from oms.store.gateway_lock import GatewayAlreadyRunningError
+
+    configure_logging(log_level)
+    settings = _settings()
+    try:
+        run_gateway(settings)
+    except GatewayAlreadyRunningError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:
+        raise click.ClickException(_explain_outage(exc, settings)) from None
+
+
+def _explain_outage(exc: Exception, settings: Settings) -> str:
+    """Name the service that is missing, without printing credentials."""
+    from pika.exceptions import AMQPConnectionError
+    from sqlalchemy.exc import OperationalError
+
+    from oms.cache import CacheUnavailable
+
+    if isinstance(exc, OperationalError):
+        return f"PostgreSQL is unreachable at {settings.database_url.split('@')[-1]}: {exc.orig}"
+    if isinstance(exc, CacheUnavailable):
+        return f"Redis is unreachable: {exc}"
+    if isinstance(exc, AMQPConnectionError):
+        return f"RabbitMQ is unreachable at {settings.amqp_url.split('@')[-1]}: {exc!r}"
+    return f"gateway failed to start: {exc!r}"
+
+
 @main.command("venue-sim")
 @click.option("--venue", default="SIM", show_default=True, help="the venue of the settings file")
 @click.option("--seed", default=1, show_default=True, help="seed of the simulated liquidity")

@@ -70,14 +70,14 @@ class ReferencePrices:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, *, redis_prefix: str = "oms:",
+    def __init__(self, settings: Settings, *, redis_prefix: str | None = None,
                  name: str = "main") -> None:
         self.settings = settings
         f = settings.file
         self.engine = make_engine(settings.database_url, application_name=f"oms-gateway-{name}")
         self.lock = GatewayLock(self.engine, name)
         self.metrics = GatewayMetrics()
-        self.cache = RedisCache(settings.redis_url, prefix=redis_prefix)
+        self.cache = RedisCache(settings.redis_url, prefix=redis_prefix or settings.redis_prefix)
         self.references = ReferencePrices(self.cache)
         self.stop_event = threading.Event()
         self.relay = OutboxRelay(settings.amqp_url, self.engine)

@@ -278,6 +278,8 @@ class Settings:
     config_path: Path
     file: SettingsFile
     secret_key: str | None
+    redis_prefix: str = "oms:"
+    """Key prefix in Redis (``OMS_REDIS_PREFIX``): isolates tests and side-by-side stacks."""
 
     def fix_client_password(self, client: FixClientSettings) -> str | None:
         if client.password_env is None:
@@ -323,4 +325,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         config_path=path,
         file=parse_settings_file(text, path),
         secret_key=environ.get("OMS_SECRET_KEY"),
+        redis_prefix=environ.get("OMS_REDIS_PREFIX", "oms:"),
     )

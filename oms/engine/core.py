@@ -18,12 +18,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from oms.bus.command_decoder import DeadLetter
 from oms.bus.intake_consumer import IntakeDelivery
-from oms.engine.batch import Batch, commit
+from oms.engine.batch import WATERMARKS, Batch, commit
 from oms.engine.handlers import Handlers
 from oms.engine.inputs import (
     OperatorCommandReceived,
@@ -73,6 +73,9 @@ class Core:
         self.heartbeat_ns = 0
         self.last_batch_size = 0
         self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._committed_seq: dict[str, int] = {}
+        """Last inbound MsgSeqNum committed per venue: where to rewind after a failed commit."""
 
     # -- any thread -------------------------------------------------------------------------
 
@@ -88,10 +91,15 @@ class Core:
     def reload(self) -> None:
         with self._engine.connect() as conn:
             state = load_state(conn)
+            rows = conn.execute(select(WATERMARKS.c.session_id, WATERMARKS.c.last_inbound_seq))
+            self._committed_seq = {
+                r.session_id.removeprefix("venue:"): int(r.last_inbound_seq) for r in rows
+            }
         self._handlers = self._handlers_factory(state)
         log.info("core state loaded: %d open orders", len(state.orders))
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         self._reload_until_it_works(stop)
         self.ready.set()
         while not stop.is_set():
@@ -134,7 +142,11 @@ class Core:
         assert handlers is not None
         now = self._clock()
         batch = Batch(now=now)
-        handlers.begin(batch, items)
+        try:
+            handlers.begin(batch, items)
+        except (SQLAlchemyError, DBAPIError) as exc:
+            self._not_committed(items, exc)
+            return
         for item in items:
             try:
                 self._dispatch(handlers, batch, item)
@@ -148,13 +160,10 @@ class Core:
         try:
             commit(self._engine, batch)
         except (SQLAlchemyError, DBAPIError) as exc:
-            self._metrics.commit_failures.inc()
-            log.error("batch of %d inputs not committed (%s): reloading state", len(items), exc)
-            for undo in batch.on_rollback:
-                undo()
-            self._handlers = None
-            self._reload_until_it_works(threading.Event())
+            self._not_committed(items, exc)
             return
+        for key, seq in batch.watermarks.items():
+            self._committed_seq[key.removeprefix("venue:")] = seq
         for effect in batch.after_commit:
             try:
                 effect()
@@ -162,6 +171,27 @@ class Core:
                 log.exception("effect after commit failed")
         if batch.outbox:
             self._on_committed()
+
+    def _not_committed(self, items: list[object], exc: Exception) -> None:
+        """Memory is ahead of the database: give every input back to its source and reload.
+
+        AMQP deliveries are requeued (nothing was acknowledged); venue sessions that delivered
+        messages in this batch are rewound to the last committed sequence number, so the venue
+        resends them after the reconnection (duplicates are dropped by ExecID)."""
+        self._metrics.commit_failures.inc()
+        log.error("batch of %d inputs not committed (%s): reloading state", len(items), exc)
+        venues: set[str] = set()
+        for item in items:
+            if isinstance(item, IntakeDelivery):
+                item.requeue()
+            elif isinstance(item, VenueMessage):
+                venues.add(item.venue)
+        handlers = self._handlers
+        self._handlers = None
+        self._reload_until_it_works(self._stop)
+        if handlers is not None:
+            for venue in venues:
+                handlers.ctx.venue.rewind(venue, self._committed_seq.get(venue, 0) + 1)
 
     def _dispatch(self, handlers: Handlers, batch: Batch, item: object) -> None:
         if isinstance(item, IntakeDelivery):
