@@ -34,6 +34,7 @@ from oms.engine.inputs import (
 )
 from oms.engine.state import load_state
 from oms.metrics import GatewayMetrics
+from oms.store.order_repository import ConcurrentUpdateError
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ class Core:
         self._metrics.inbox_depth.set(self._inbox.qsize())
         try:
             commit(self._engine, batch)
-        except (SQLAlchemyError, DBAPIError) as exc:
+        except (SQLAlchemyError, DBAPIError, ConcurrentUpdateError) as exc:
             self._not_committed(items, exc)
             return
         for key, seq in batch.watermarks.items():

@@ -427,12 +427,17 @@ class Handlers:
         version = self.state.row_versions.get(order.order_id, 1)
         if is_new or order.order_id in batch.new_orders:
             batch.save_order(order_row(order, version=1, now=batch.now), is_new=True)
+        elif order.order_id in batch.changed_orders:
+            # changed twice in one batch: still one UPDATE from the version read at its start
+            read_at = batch.changed_orders[order.order_id]["version"]
+            row = order_row(order, version=read_at, now=batch.now)
+            row.pop("created_at")
+            batch.save_order(row, is_new=False)
         else:
             row = order_row(order, version=version, now=batch.now)
             row.pop("created_at")
             batch.save_order(row, is_new=False)
             self.state.row_versions[order.order_id] = version + 1
-            batch.on_rollback.append(lambda: None)
 
     # -- venue messages ---------------------------------------------------------------------
 
