@@ -30,6 +30,7 @@ from oms.bus.intake_consumer import IntakeConsumer
 from oms.bus.outbox_relay import OutboxRelay
 from oms.bus.topology import declare_topology_at
 from oms.cache import CacheUnavailable, RedisCache
+from oms.domain.risk import KillSwitchEntry
 from oms.engine.core import Core
 from oms.engine.handlers import Context, Handlers
 from oms.engine.ids import IdAllocator
@@ -91,7 +92,8 @@ class Gateway:
             metrics=self.metrics, on_committed=self.relay.wake,
         )
         self._context_parts: dict[str, Any] = {
-            "instruments": instruments(f), "default_limits": defaults, "limits": per_account,
+            "instruments": instruments(f), "file_default_limits": defaults,
+            "file_account_limits": per_account,
         }
         self.intake = IntakeConsumer(
             settings.amqp_url, self.core.put, prefetch=f.engine.amqp_prefetch,
@@ -114,11 +116,18 @@ class Gateway:
             venue=self.sender,
             reference_price=self.references.get,
             translate=venue_report_from_fields,
+            mirror_kill_switches=self._mirror_kill_switches,
             order_ids=IdAllocator("O", self._reserve_order_ids),
             venue_ids=IdAllocator("V", self._reserve_venue_ids),
             **self._context_parts,
         )
         return Handlers(ctx, state)
+
+    def _mirror_kill_switches(self, entries: tuple[KillSwitchEntry, ...]) -> None:
+        try:
+            self.cache.mirror_kill_switches(entries)
+        except CacheUnavailable as exc:  # Postgres holds the truth; Redis is only a mirror
+            log.warning("kill-switch mirror not updated: %s", exc)
 
     def _reserve_order_ids(self, count: int) -> list[int]:
         with self.engine.begin() as conn:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +38,8 @@ from oms.domain.requests import (
     ReplaceRequest,
 )
 from oms.domain.risk import (
+    KillSwitchEntry,
+    MassCancelIntent,
     OrderIntent,
     ReferencePrice,
     ReplaceIntent,
@@ -56,9 +57,11 @@ from oms.engine.batch import Batch
 from oms.engine.event_rows import event_rows, orderless_body_rows
 from oms.engine.ids import IdAllocator
 from oms.engine.inputs import OperatorCommandReceived, VenueMessage, VenueSessionChanged
+from oms.engine.operator_commands import apply_operator_command, effective_limits, mass_cancel
 from oms.engine.order_rows import order_from_row, order_row
 from oms.engine.state import CoreState, VenueRequestRef
 from oms.store import order_repository as orders_repo
+from oms.store.models import RiskLimit as RiskLimitRow
 from oms.store.models import VenueRequest
 
 log = logging.getLogger(__name__)
@@ -73,8 +76,8 @@ class Context:
 
     engine: Engine
     instruments: dict[str, Instrument]
-    default_limits: RiskLimits
-    limits: dict[str, RiskLimits]
+    file_default_limits: RiskLimits
+    file_account_limits: dict[str, RiskLimits]
     user_accounts: Callable[[str], frozenset[str]]
     default_user: str | None
     known_accounts: frozenset[str]
@@ -84,6 +87,7 @@ class Context:
     translate: Translate
     order_ids: IdAllocator
     venue_ids: IdAllocator
+    mirror_kill_switches: Callable[[tuple[KillSwitchEntry, ...]], None] = lambda entries: None
 
 
 class Handlers:
@@ -92,6 +96,28 @@ class Handlers:
         self.state = state
         self._replayed: set[tuple[str, str]] = set()
         self._sent_ok: list[tuple[str, str]] = []
+        self.default_limits = ctx.file_default_limits
+        self.limits: dict[str, RiskLimits] = {}
+        self.reload_limits()
+
+    def limits_of(self, account: str) -> RiskLimits:
+        return self.limits.get(account, self.default_limits)
+
+    def reload_limits(self) -> str:
+        """Effective limits: the settings file's, overridden by those edited by operators."""
+        table = RiskLimitRow.__table__
+        with self.ctx.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(select(table)).mappings()]
+        self.default_limits, self.limits = effective_limits(
+            self.ctx.file_default_limits, self.ctx.file_account_limits, rows
+        )
+        return f"limits reloaded ({len(rows)} edited row(s))"
+
+    def order_by_id(self, order_id: str) -> Order | None:
+        return self._order(order_id)
+
+    def mirror_kill_switches(self) -> None:
+        self.ctx.mirror_kill_switches(self.state.kill_switch.entries())
 
     # -- batch start: prefetch what the inputs will need from the database ------------------
 
@@ -203,7 +229,7 @@ class Handlers:
             self._reject(batch, order, RejectSource.VALIDATION, "; ".join(problems), cause, True)
             return
         assert instrument is not None
-        limits = self.ctx.limits.get(order.account, self.ctx.default_limits)
+        limits = self.limits_of(order.account)
         ctx = self._risk_context(order.account, order.symbol, instrument, limits)
         intent = OrderIntent(
             account=order.account, symbol=order.symbol, venue=venue, side=order.side,
@@ -286,7 +312,7 @@ class Handlers:
                             f"unknown orig_cl_ord_id {request.orig_cl_ord_id!r}")
             return
         batch.client_requests[-1]["order_id"] = order.order_id
-        limits = self.ctx.limits.get(order.account, self.ctx.default_limits)
+        limits = self.limits_of(order.account)
         windows = self.state.window(order.account)
         decision = check_cancel(limits, windows, batch.now)
         cause = {"input": "cancel", "origin": request.origin, "user": request.user}
@@ -300,6 +326,8 @@ class Handlers:
     def cancel_order(self, batch: Batch, order: Order, cl_ord_id: str,
                      cause: dict[str, Any], text: str | None = None) -> None:
         outcome = order.apply(RequestCancel(cl_ord_id, text), batch.now)
+        if text:
+            self.state.request_texts[(order.order_id, cl_ord_id)] = text
         if outcome.refused:
             self._answer_refusal(batch, order, cl_ord_id, RequestKind.CANCEL, outcome, cause)
             return
@@ -328,7 +356,7 @@ class Handlers:
         batch.client_requests[-1]["order_id"] = order.order_id
         cause = {"input": "replace", "origin": request.origin, "user": request.user}
         instrument = self.ctx.instruments[order.symbol]
-        limits = self.ctx.limits.get(order.account, self.ctx.default_limits)
+        limits = self.limits_of(order.account)
         ctx = self._risk_context(order.account, order.symbol, instrument, limits)
         new_qty = request.quantity if request.quantity is not None else order.quantity
         new_px = request.price if request.price is not None else order.price
@@ -414,6 +442,10 @@ class Handlers:
         if outcome.refused or outcome.duplicate:
             return
         for event in outcome.events:
+            if event.text is None and event.order_id is not None:
+                why = self.state.request_texts.get((event.order_id, event.cl_ord_id))
+                if why is not None:
+                    event = dataclasses.replace(event, text=why)  # noqa: PLW2901
             audit, outbox = event_rows(event, cause, batch.now)
             batch.events.append(audit)
             batch.outbox.append(outbox)
@@ -493,11 +525,13 @@ class Handlers:
             "transact_time": report.transact_time or batch.now, "recorded_at": batch.now,
         })
         if report.exec_type in (ExecType.PARTIAL_FILL, ExecType.FILL) and report.last_qty:
-            limits = self.ctx.limits.get(order.account, self.ctx.default_limits)
-            self.state.breaker(order.account).record_execution(
+            limits = self.limits_of(order.account)
+            change = self.state.breaker(order.account).record_execution(
                 order.symbol, order.side, report.last_qty, report.last_px or Decimal(0),
                 batch.now, limits,
             )
+            if change is not None and change.applied:
+                self._breaker_tripped(batch, order.account, change.text, change.mass_cancel)
 
     def _lookup_venue_request(self, venue: str, venue_id: str) -> VenueRequestRef | None:
         table = VenueRequest.__table__
@@ -546,24 +580,18 @@ class Handlers:
     # -- operators and timers ---------------------------------------------------------------
 
     def operator_command(self, batch: Batch, command: OperatorCommandReceived) -> None:
-        cause = {"input": "operator", "command_id": command.command_id,
-                 "operator": command.issued_by, "reason": command.reason}
-        text = f"canceled by operator {command.issued_by}: {command.reason}"
-        if command.kind == "cancel_order":
-            order = self._order(str(command.payload.get("order_id", "")))
-            if order is None or not order.is_open:
-                batch.operator_results.append((command.command_id, "no open order"))
-                return
-            self.cancel_order(batch, order, f"OPS-{uuid.uuid4().hex[:12]}", cause, text)
-            batch.operator_results.append((command.command_id, "cancel sent"))
-        elif command.kind == "cancel_all":
-            account = str(command.payload.get("account", ""))
-            orders = self.state.open_orders_of(account)
-            for order in orders:
-                self.cancel_order(batch, order, f"OPS-{uuid.uuid4().hex[:12]}", cause, text)
-            batch.operator_results.append((command.command_id, f"{len(orders)} cancels sent"))
-        else:
-            batch.operator_results.append((command.command_id, f"unknown kind {command.kind}"))
+        apply_operator_command(self, batch, command)
+
+    def _breaker_tripped(self, batch: Batch, account: str, text: str,
+                         intent: MassCancelIntent | None) -> None:
+        log.error("account %s halted by the execution breaker: %s", account, text)
+        batch.breakers.append({
+            "account": account, "tripped": True, "reason": text, "tripped_at": batch.now,
+            "reenabled_by": None, "reenabled_at": None,
+        })
+        if intent is not None:
+            cause = {"input": "execution_breaker", "account": account, "reason": text}
+            mass_cancel(self, batch, intent, cause, f"account halted: {text}")
 
     def tick(self, batch: Batch) -> None:
         return None

@@ -41,11 +41,9 @@ def limits_from_settings(s: RiskLimitSettings) -> RiskLimits:
 
 
 def account_limits(file: SettingsFile) -> tuple[RiskLimits, dict[str, RiskLimits]]:
-    """(global defaults, effective limits per configured account)."""
+    """(global defaults, each configured account's own overrides) as the settings file says."""
     defaults = limits_from_settings(file.risk.defaults)
-    return defaults, {
-        a.name: defaults.merged(limits_from_settings(a.limits)) for a in file.accounts
-    }
+    return defaults, {a.name: limits_from_settings(a.limits) for a in file.accounts}
 
 
 def instruments(file: SettingsFile) -> dict[str, Instrument]:

@@ -43,6 +43,9 @@ class CoreState:
     unsent: list[tuple[str, str]] = field(default_factory=list)
     """(venue, venue ClOrdID) committed but never confirmed sent: in doubt after a crash."""
     positions: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    request_texts: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Why the OMS itself asked (operator, kill switch, breaker), by (order_id, request id):
+    carried onto the venue's answer, which has no text of its own."""
     kill_switch: KillSwitch = field(default_factory=KillSwitch)
     breakers: dict[str, ExecutionBreaker] = field(default_factory=dict)
     windows: dict[str, RateWindows] = field(default_factory=dict)
