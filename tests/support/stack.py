@@ -43,6 +43,9 @@ def test_settings(
     )
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 class Strategy:
     """A strategy as an outsider sees the OMS: publishes commands, reads its events."""
 
@@ -104,6 +107,12 @@ class Strategy:
         if self.connection.is_open:
             self.connection.close()
 
+    def __enter__(self) -> Strategy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @contextmanager
 def strategy(amqp_url: str) -> Iterator[Strategy]:
@@ -112,3 +121,43 @@ def strategy(amqp_url: str) -> Iterator[Strategy]:
         yield s
     finally:
         s.close()
+
+
+def write_settings_file(path: Path, *, data_dir: Path) -> dict[str, int]:
+    """The default settings file with free ports and ``data_dir``, for gateway subprocesses.
+    Returns the ports chosen."""
+    ports = {"venue": free_port(), "client": free_port(), "health": free_port(),
+             "metrics": free_port()}
+    text = DEFAULT_CONFIG.read_text()
+    replacements = {
+        "port = 9876": f"port = {ports['venue']}",
+        "port = 9880": f"port = {ports['client']}",
+        "health_port = 9109": f"health_port = {ports['health']}",
+        "metrics_port = 9108": f"metrics_port = {ports['metrics']}",
+        'data_dir = "var"': f'data_dir = "{data_dir}"',
+    }
+    for old, new in replacements.items():
+        assert old in text, f"default settings no longer contain {old!r}"
+        text = text.replace(old, new)
+    path.write_text(text)
+    return ports
+
+
+@contextmanager
+def running_stack(settings: Settings, data_dir: Path, redis_prefix: str,
+                  behaviours: Any = None) -> Iterator[Any]:
+    """Venue simulator + gateway in this process; yields the gateway once it is ready."""
+    from fix_gateway.venue_sim import VenueSimulator
+    from oms.gateway import Gateway
+
+    venue = VenueSimulator(settings, "SIM", data_dir=data_dir / "venue-sim",
+                           behaviours=behaviours)
+    venue.start()
+    gateway = Gateway(settings, redis_prefix=redis_prefix)
+    try:
+        gateway.start()
+        assert gateway.wait_until_ready(30), "gateway not ready: venue or broker not connected"
+        yield gateway
+    finally:
+        gateway.stop()
+        venue.stop()
