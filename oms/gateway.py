@@ -36,6 +36,7 @@ from oms.engine.handlers import Context, Handlers
 from oms.engine.ids import IdAllocator
 from oms.engine.risk_setup import account_limits, instruments
 from oms.engine.state import CoreState
+from oms.engine.venue_throttle import OutboundThrottle
 from oms.metrics import GatewayMetrics, HealthServer
 from oms.settings import Settings
 from oms.store import order_repository as orders_repo
@@ -117,6 +118,11 @@ class Gateway:
             reference_price=self.references.get,
             translate=venue_report_from_fields,
             mirror_kill_switches=self._mirror_kill_switches,
+            throttles={
+                v.name: OutboundThrottle(v.max_messages_per_s, v.rate_limit_hold_ms / 1000,
+                                         time.monotonic())
+                for v in f.venues
+            },
             order_ids=IdAllocator("O", self._reserve_order_ids),
             venue_ids=IdAllocator("V", self._reserve_venue_ids),
             **self._context_parts,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,6 +61,7 @@ from oms.engine.inputs import OperatorCommandReceived, VenueMessage, VenueSessio
 from oms.engine.operator_commands import apply_operator_command, effective_limits, mass_cancel
 from oms.engine.order_rows import order_from_row, order_row
 from oms.engine.state import CoreState, VenueRequestRef
+from oms.engine.venue_throttle import OutboundThrottle
 from oms.store import order_repository as orders_repo
 from oms.store.models import RiskLimit as RiskLimitRow
 from oms.store.models import VenueRequest
@@ -88,6 +90,8 @@ class Context:
     order_ids: IdAllocator
     venue_ids: IdAllocator
     mirror_kill_switches: Callable[[tuple[KillSwitchEntry, ...]], None] = lambda entries: None
+    throttles: dict[str, OutboundThrottle] = dataclasses.field(default_factory=dict)
+    monotonic: Callable[[], float] = time.monotonic
 
 
 class Handlers:
@@ -245,6 +249,11 @@ class Handlers:
             self._reject(batch, order, RejectSource.VENUE,
                          f"venue {venue} is not connected", cause, True)
             return
+        hold = self._throttle(venue)
+        if hold is None:
+            self._reject(batch, order, RejectSource.VENUE, self._throttled_text(venue), cause,
+                         True)
+            return
         record_new_order(intent, ctx, batch.now)
         outcome = order.apply(OrderAccepted(), batch.now)
         self._record(batch, order, outcome, cause, is_new=True)
@@ -256,7 +265,7 @@ class Handlers:
             time_in_force=order.time_in_force, expire_time=order.expire_time, now=batch.now,
         )
         self._to_venue(batch, order, venue_id, order.cl_ord_id, "new", fixmsg.NEW_ORDER_SINGLE,
-                       body)
+                       body, hold)
         self.state.live_venue_id[order.order_id] = venue_id
 
     def _reject(self, batch: Batch, order: Order, source: RejectSource, text: str,
@@ -332,9 +341,11 @@ class Handlers:
             self._answer_refusal(batch, order, cl_ord_id, RequestKind.CANCEL, outcome, cause)
             return
         self._record(batch, order, outcome, cause)
-        if not self.ctx.venue.is_logged_on(order.venue):
-            reject = VenueCancelReject(cl_ord_id, RequestKind.CANCEL,
-                                       text=f"venue {order.venue} is not connected")
+        hold = self._throttle(order.venue) if self.ctx.venue.is_logged_on(order.venue) else None
+        if hold is None:
+            why = (self._throttled_text(order.venue) if self.ctx.venue.is_logged_on(order.venue)
+                   else f"venue {order.venue} is not connected")
+            reject = VenueCancelReject(cl_ord_id, RequestKind.CANCEL, text=why)
             self._record(batch, order, order.apply(reject, batch.now), cause)
             return
         venue_id = self.ctx.venue_ids.next()
@@ -345,7 +356,7 @@ class Handlers:
             quantity=order.quantity, venue_order_id=order.venue_order_id, now=batch.now,
         )
         self._to_venue(batch, order, venue_id, cl_ord_id, "cancel",
-                       fixmsg.ORDER_CANCEL_REQUEST, body)
+                       fixmsg.ORDER_CANCEL_REQUEST, body, hold)
 
     def _replace(self, batch: Batch, request: ReplaceRequest) -> None:
         order = self._find(request.origin, request.orig_cl_ord_id)
@@ -383,9 +394,11 @@ class Handlers:
         record_replace(ctx, batch.now)
         self.state.by_request[(order.origin, request.cl_ord_id)] = order.order_id
         self._record(batch, order, outcome, cause)
-        if not self.ctx.venue.is_logged_on(order.venue):
-            reject = VenueCancelReject(request.cl_ord_id, RequestKind.REPLACE,
-                                       text=f"venue {order.venue} is not connected")
+        hold = self._throttle(order.venue) if self.ctx.venue.is_logged_on(order.venue) else None
+        if hold is None:
+            why = (self._throttled_text(order.venue) if self.ctx.venue.is_logged_on(order.venue)
+                   else f"venue {order.venue} is not connected")
+            reject = VenueCancelReject(request.cl_ord_id, RequestKind.REPLACE, text=why)
             self._record(batch, order, order.apply(reject, batch.now), cause)
             return
         venue_id = self.ctx.venue_ids.next()
@@ -398,7 +411,7 @@ class Handlers:
             venue_order_id=order.venue_order_id, now=batch.now,
         )
         self._to_venue(batch, order, venue_id, request.cl_ord_id, "replace",
-                       fixmsg.ORDER_CANCEL_REPLACE_REQUEST, body)
+                       fixmsg.ORDER_CANCEL_REPLACE_REQUEST, body, hold)
 
     def _answer_refusal(self, batch: Batch, order: Order, cl_ord_id: str, kind: RequestKind,
                         outcome: Outcome, cause: dict[str, Any]) -> None:
@@ -413,8 +426,17 @@ class Handlers:
         batch.events.append(audit)
         batch.outbox.append(outbox)
 
+    def _throttle(self, venue: str) -> float | None:
+        """Seconds to hold the next message to ``venue`` (0 = now), None = over the limit."""
+        throttle = self.ctx.throttles.get(venue)
+        return 0.0 if throttle is None else throttle.reserve(self.ctx.monotonic())
+
+    def _throttled_text(self, venue: str) -> str:
+        return (f"outbound rate limit of venue {venue} reached "
+                f"({self.ctx.throttles[venue].describe()})")
+
     def _to_venue(self, batch: Batch, order: Order, venue_id: str, request_cl_ord_id: str,
-                  kind: str, msg_type: str, body: dict[int, str]) -> None:
+                  kind: str, msg_type: str, body: dict[int, str], hold_s: float = 0.0) -> None:
         venue = order.venue
         batch.venue_requests.append({
             "venue": venue, "venue_cl_ord_id": venue_id, "order_id": order.order_id,
@@ -425,7 +447,12 @@ class Handlers:
             order.order_id, request_cl_ord_id, kind
         )
 
+        due = self.ctx.monotonic() + hold_s
+
         def send() -> None:
+            wait = due - self.ctx.monotonic()
+            if wait > 0:
+                time.sleep(wait)  # bounded by the venue's hold (rate_limit_hold_ms)
             if self.ctx.venue.send(venue, msg_type, body):
                 self._sent_ok.append((venue, venue_id))
             else:

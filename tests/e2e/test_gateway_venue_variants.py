@@ -100,3 +100,24 @@ def test_the_broker_connection_dropped_and_restored_loses_no_order_or_event(
             assert trader.wait_for(is_(buy, "fill"), timeout=60)["ord_status"] == "filled"
             assert trader.wait_for(is_(sell, "fill"), timeout=60)["ord_status"] == "filled"
         assert gateway.intake.connections_made > before
+
+
+def _slow_venue(raw: dict[str, Any]) -> None:
+    raw["venues"][0]["max_messages_per_s"] = 2
+    raw["venues"][0]["rate_limit_hold_ms"] = 0
+
+
+def test_orders_over_the_venue_outbound_rate_are_rejected_with_the_limit(
+    database_url: str, amqp_vhost: TestVhost, run_id: str, tmp_path: Path
+) -> None:
+    with _stack(database_url, amqp_vhost, tmp_path, f"oms_test_{run_id}_rate:",
+                edit=_slow_venue), Strategy(amqp_vhost.url) as trader:
+        orders = [cid(f"rate{i}") for i in range(6)]
+        for order in orders:
+            trader.new_order("DEMO1", order, "ZVZZT", "buy", "1", "9.00")
+        outcomes = [trader.wait_for(lambda e, o=o: e["cl_ord_id"] == o
+                                    and e["exec_type"] in ("new", "rejected")) for o in orders]
+        rejected = [e for e in outcomes if e["exec_type"] == "rejected"]
+        assert rejected, "a burst over 2 msg/s with no hold must be throttled"
+        assert all("outbound rate limit of venue SIM" in e["text"] for e in rejected)
+        assert all(e["reject_source"] == "venue" for e in rejected)
