@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from oms.bus.command_decoder import DeadLetter
 from oms.bus.intake_consumer import IntakeDelivery
 from oms.engine.batch import WATERMARKS, Batch, commit
+from oms.engine.client_sessions import ClientSessions
 from oms.engine.handlers import Handlers
 from oms.engine.inputs import (
     OperatorCommandReceived,
@@ -62,6 +63,7 @@ class Core:
         metrics: GatewayMetrics,
         clock: Clock = utc_now,
         on_committed: Callable[[], None] = lambda: None,
+        clients: ClientSessions | None = None,
     ) -> None:
         self._engine = engine
         self._inbox: queue.Queue[object] = queue.Queue(maxsize=capacity)
@@ -70,6 +72,8 @@ class Core:
         self._clock = clock
         self._on_committed = on_committed
         self._handlers_factory = handlers_factory
+        self._clients = clients
+        """FIX client sessions: owed reports, replay, status answers, cancel on disconnect."""
         self._handlers: Handlers | None = None
         self.heartbeat_ns = 0
         self.last_batch_size = 0
@@ -96,6 +100,8 @@ class Core:
             self._committed_seq = {
                 r.session_id.removeprefix("venue:"): int(r.last_inbound_seq) for r in rows
             }
+            if self._clients is not None:
+                self._clients.reload(conn, self._clock())
         self._handlers = self._handlers_factory(state)
         log.info("core state loaded: %d open orders", len(state.orders))
 
@@ -148,21 +154,32 @@ class Core:
         except (SQLAlchemyError, DBAPIError) as exc:
             self._not_committed(items, exc)
             return
+        clients = self._clients
+        if clients is not None:
+            clients.begin(batch)
         for item in items:
+            start = len(batch.outbox)
             try:
                 self._dispatch(handlers, batch, item)
             except Exception:  # a bug must not take the desk down: log, keep the rest
                 log.exception("input %r failed; it is left unprocessed", type(item).__name__)
                 if isinstance(item, IntakeDelivery):
                     batch.after_commit.append(item.requeue)
+            if clients is not None:
+                clients.owed(handlers, batch, item, start)
+        if clients is not None:
+            clients.end(handlers, batch)
         self.last_batch_size = len(items)
         self._metrics.batch_size.observe(len(items))
         self._metrics.inbox_depth.set(self._inbox.qsize())
+        started = time.perf_counter_ns()
         try:
             commit(self._engine, batch)
         except (SQLAlchemyError, DBAPIError, ConcurrentUpdateError) as exc:
             self._not_committed(items, exc)
             return
+        self._metrics.hop_latency.labels(hop="commit").observe(
+            (time.perf_counter_ns() - started) / 1e9)
         for key, seq in batch.watermarks.items():
             self._committed_seq[key.removeprefix("venue:")] = seq
         for effect in batch.after_commit:
@@ -193,6 +210,8 @@ class Core:
         if handlers is not None:
             for venue in venues:
                 handlers.ctx.venue.rewind(venue, self._committed_seq.get(venue, 0) + 1)
+        if self._clients is not None:
+            self._clients.rewind(items)
 
     def _dispatch(self, handlers: Handlers, batch: Batch, item: object) -> None:
         if isinstance(item, IntakeDelivery):
@@ -210,5 +229,7 @@ class Core:
             handlers.operator_command(batch, item)
         elif isinstance(item, Tick):
             handlers.tick(batch)
+        elif self._clients is not None and self._clients.handles(item):
+            self._clients.dispatch(handlers, batch, item)
         else:
             log.warning("unknown input %r ignored", item)

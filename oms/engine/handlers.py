@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from fix_gateway import venue_orders as fixmsg
-from oms.domain.order_events import Outcome
+from oms.domain.order_events import OrderEvent, Outcome
 from oms.domain.order_inputs import (
     OrderAccepted,
     RejectOrder,
@@ -62,6 +62,7 @@ from oms.engine.operator_commands import apply_operator_command, effective_limit
 from oms.engine.order_rows import order_from_row, order_row
 from oms.engine.state import CoreState, VenueRequestRef
 from oms.engine.venue_throttle import OutboundThrottle
+from oms.metrics import GatewayMetrics
 from oms.store import order_repository as orders_repo
 from oms.store.models import RiskLimit as RiskLimitRow
 from oms.store.models import VenueRequest
@@ -91,6 +92,7 @@ class Context:
     venue_ids: IdAllocator
     mirror_kill_switches: Callable[[tuple[KillSwitchEntry, ...]], None] = lambda entries: None
     throttles: dict[str, OutboundThrottle] = dataclasses.field(default_factory=dict)
+    metrics: GatewayMetrics | None = None
     monotonic: Callable[[], float] = time.monotonic
 
 
@@ -100,6 +102,7 @@ class Handlers:
         self.state = state
         self._replayed: set[tuple[str, str]] = set()
         self._sent_ok: list[tuple[str, str]] = []
+        self._received_ns = 0
         self.default_limits = ctx.file_default_limits
         self.limits: dict[str, RiskLimits] = {}
         self.reload_limits()
@@ -149,6 +152,7 @@ class Handlers:
     # -- client requests --------------------------------------------------------------------
 
     def client_request(self, batch: Batch, request: ClientRequest, delivery: Any) -> None:
+        self._received_ns = int(getattr(delivery, "received_ns", 0) or 0)
         key = (request.origin, request.cl_ord_id)
         if key in self._replayed:
             if delivery is not None and delivery.redelivered:
@@ -207,6 +211,8 @@ class Handlers:
         audit, outbox = orderless_body_rows(
             request, exec_type=exec_type, source=source, text=text, now=batch.now
         )
+        if self.ctx.metrics is not None:
+            self.ctx.metrics.rejects.labels(source=source.value).inc()
         batch.events.append(audit)
         batch.outbox.append(outbox)
 
@@ -448,6 +454,7 @@ class Handlers:
         )
 
         due = self.ctx.monotonic() + hold_s
+        received_ns = self._received_ns if kind == "new" else 0
 
         def send() -> None:
             wait = due - self.ctx.monotonic()
@@ -455,6 +462,9 @@ class Handlers:
                 time.sleep(wait)  # bounded by the venue's hold (rate_limit_hold_ms)
             if self.ctx.venue.send(venue, msg_type, body):
                 self._sent_ok.append((venue, venue_id))
+                if received_ns and self.ctx.metrics is not None:
+                    self.ctx.metrics.hop_latency.labels(hop="intake_to_wire").observe(
+                        (time.perf_counter_ns() - received_ns) / 1e9)
             else:
                 log.warning("venue %s: %s %s not sent (session down); in doubt", venue, kind,
                             venue_id)
@@ -469,6 +479,7 @@ class Handlers:
         if outcome.refused or outcome.duplicate:
             return
         for event in outcome.events:
+            self._count(event)
             if event.text is None and event.order_id is not None:
                 why = self.state.request_texts.get((event.order_id, event.cl_ord_id))
                 if why is not None:
@@ -500,7 +511,23 @@ class Handlers:
 
     # -- venue messages ---------------------------------------------------------------------
 
+    def _count(self, event: OrderEvent) -> None:
+        metrics = self.ctx.metrics
+        if metrics is None:
+            return
+        if event.exec_type is ExecType.PENDING_NEW:
+            metrics.orders.labels(account=event.account).inc()
+        elif event.exec_type in (ExecType.PARTIAL_FILL, ExecType.FILL):
+            metrics.fills.labels(venue=event.venue or "").inc()
+        elif event.exec_type is ExecType.REJECTED and event.reject_source is not None:
+            metrics.rejects.labels(source=event.reject_source.value).inc()
+
     def venue_message(self, batch: Batch, message: VenueMessage) -> None:
+        metrics = self.ctx.metrics
+        if metrics is not None and message.received_ns:
+            hop = metrics.hop_latency.labels(hop="wire_to_event")
+            batch.after_commit.append(
+                lambda: hop.observe((time.perf_counter_ns() - message.received_ns) / 1e9))
         batch.watermarks[f"venue:{message.venue}"] = message.seq_num
         begin = self.ctx.venue_begin_strings.get(message.venue, "FIX.4.4")
         try:

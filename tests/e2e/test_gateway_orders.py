@@ -125,3 +125,31 @@ def test_a_body_that_is_not_a_command_is_dead_lettered_with_the_reason(
             return
         trader.connection.sleep(0.25)
     raise AssertionError("the body never reached oms.orders.dlq")
+
+
+def test_metrics_count_orders_fills_rejects_and_time_each_hop(
+    stack: Any, trader: Strategy
+) -> None:
+    buy, sell = cid("mb"), cid("ms")
+    trader.new_order("DEMO1", buy, "ZVZZT", "buy", "5", "10.00")
+    trader.new_order("DEMO2", sell, "ZVZZT", "sell", "5", "10.00")
+    trader.wait_for(is_(sell, "fill"))
+    trader.wait_for(is_(buy, "fill"))
+    sample = stack.metrics.registry.get_sample_value
+    assert sample("oms_orders_total", {"account": "DEMO1"}) >= 1
+    assert sample("oms_fills_total", {"venue": "SIM"}) >= 2
+    assert sample("oms_rejects_total", {"source": "risk"}) >= 1  # from the tests above
+    for hop in ("intake_to_wire", "wire_to_event", "commit"):
+        assert sample("oms_hop_latency_seconds_count", {"hop": hop}) >= 1, hop
+
+
+def test_liveness_and_readiness_are_served(stack: Any) -> None:
+    import json
+    import urllib.request
+
+    port = stack.health.port
+    for path in ("/healthz", "/readyz"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            body = json.loads(r.read())
+            assert r.status == 200 and body["ok"] is True
+    assert body["venues"] == {"SIM": True} and body["amqp_consuming"] is True
