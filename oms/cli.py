@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import click
 
+from oms.admin.cli_commands import admin_command, user_group
 from oms.settings import ConfigError, Settings, load_settings
 
 
@@ -167,6 +168,9 @@ def health(url: str, timeout: float) -> None:
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise click.ClickException(f"{url}: unhealthy ({exc})") from None
 
+
+main.add_command(admin_command)
+main.add_command(user_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

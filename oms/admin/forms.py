@@ -1,0 +1,103 @@
+"""The forms of the admin pages (Flask-WTF: every form carries a CSRF token).
+
+Every form that changes something has a required ``reason``: it goes into the operator audit
+log with who, what and when.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+
+from oms.domain.values import KillScope, OperatorRole
+
+REASON_MAX = 500
+ROLE_CHOICES = [(r.value, r.value) for r in OperatorRole]
+SCOPE_CHOICES = [(s.value, s.value) for s in KillScope]
+
+
+def _reason() -> StringField:
+    return StringField(
+        "Reason", validators=[DataRequired("a reason is required"), Length(max=REASON_MAX)],
+    )
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]
+    username = StringField("Name", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class LogoutForm(FlaskForm):  # type: ignore[misc]
+    pass
+
+
+class ReasonForm(FlaskForm):  # type: ignore[misc]
+    """An action whose target is in the URL: cancel an order, re-enable a breaker, clear a
+    kill switch."""
+
+    reason = _reason()
+
+
+class CancelAllForm(FlaskForm):  # type: ignore[misc]
+    account = StringField("Account", validators=[DataRequired(), Length(max=64)])
+    reason = _reason()
+    confirm = HiddenField()
+
+
+class KillSwitchTripForm(FlaskForm):  # type: ignore[misc]
+    scope = SelectField("Scope", choices=SCOPE_CHOICES, validators=[InputRequired()])
+    key = StringField("Account / venue / symbol", validators=[Length(max=64)])
+    reason = _reason()
+    confirm = HiddenField()
+
+
+class KillSwitchClearForm(FlaskForm):  # type: ignore[misc]
+    scope = HiddenField(validators=[InputRequired()])
+    key = HiddenField(validators=[InputRequired()])
+    reason = _reason()
+
+
+class ResolveUnmatchedForm(FlaskForm):  # type: ignore[misc]
+    resolution = TextAreaField(
+        "Resolution (what was done, and why)",
+        validators=[DataRequired("say what was done"), Length(max=REASON_MAX)],
+    )
+
+
+class AddOperatorForm(FlaskForm):  # type: ignore[misc]
+    username = StringField(
+        "Name", validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_.\-]{1,64}$",
+                                                   message="letters, digits, '.', '_', '-'")],
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired()])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=1024)])
+    reason = _reason()
+
+
+class ChangeRoleForm(FlaskForm):  # type: ignore[misc]
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired()])
+    reason = _reason()
+
+
+class SetDisabledForm(FlaskForm):  # type: ignore[misc]
+    disabled = SelectField("Account", choices=[("1", "disable"), ("0", "enable")],
+                           validators=[InputRequired()])
+    reason = _reason()
+
+
+def text(field: StringField | TextAreaField | HiddenField | SelectField) -> str:
+    """A submitted text value, stripped ("" when missing)."""
+    data = field.data
+    return data.strip() if isinstance(data, str) else ""
+
+
+def secret(field: PasswordField) -> str:
+    """A submitted password, exactly as typed."""
+    return field.data if isinstance(field.data, str) else ""

@@ -1,0 +1,1 @@
+"""Read models of the admin pages: SQLAlchemy Core selects returning rows for the templates."""

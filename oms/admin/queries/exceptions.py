@@ -1,0 +1,48 @@
+"""What awaits an operator: in-doubt orders and execution reports no order matched."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, or_, select
+
+from oms.admin.queries.tables import ORDERS, UNMATCHED, VENUE_REQUESTS
+
+UNSETTLED = ("in_doubt", "pending_send")
+
+
+def in_doubt_orders(conn: Connection, limit: int = 200) -> Sequence[Row[Any]]:
+    """Orders flagged in doubt, or with a venue request never confirmed sent, with those
+    requests' venue ClOrdIDs."""
+    unsettled = (
+        select(
+            VENUE_REQUESTS.c.order_id,
+            func.string_agg(
+                func.concat(VENUE_REQUESTS.c.venue_cl_ord_id, " (", VENUE_REQUESTS.c.kind, ", ",
+                            VENUE_REQUESTS.c.state, ")"),
+                ", ",
+            ).label("requests"),
+            func.min(VENUE_REQUESTS.c.created_at).label("since"),
+        )
+        .where(VENUE_REQUESTS.c.state.in_(UNSETTLED))
+        .group_by(VENUE_REQUESTS.c.order_id)
+        .subquery()
+    )
+    stmt = (
+        select(ORDERS, unsettled.c.requests, unsettled.c.since)
+        .select_from(ORDERS.outerjoin(unsettled, unsettled.c.order_id == ORDERS.c.order_id))
+        .where(or_(ORDERS.c.in_doubt, unsettled.c.order_id.is_not(None)))
+        .order_by(ORDERS.c.updated_at)
+        .limit(limit)
+    )
+    return conn.execute(stmt).all()
+
+
+def unmatched_reports(
+    conn: Connection, *, resolved: bool, limit: int = 200
+) -> Sequence[Row[Any]]:
+    column = UNMATCHED.c.resolved_at
+    stmt = select(UNMATCHED).where(column.is_not(None) if resolved else column.is_(None))
+    order = UNMATCHED.c.resolved_at.desc() if resolved else UNMATCHED.c.received_at
+    return conn.execute(stmt.order_by(order).limit(limit)).all()

@@ -1,0 +1,1 @@
+"""Blueprints of the admin pages, one per page or group of pages."""
