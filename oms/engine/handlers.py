@@ -452,6 +452,8 @@ class Handlers:
         self.state.venue_requests[(venue, venue_id)] = VenueRequestRef(
             order.order_id, request_cl_ord_id, kind
         )
+        if kind == "new":
+            self.state.unanswered.add((venue, venue_id))
 
         due = self.ctx.monotonic() + hold_s
         received_ns = self._received_ns if kind == "new" else 0
@@ -468,7 +470,6 @@ class Handlers:
             else:
                 log.warning("venue %s: %s %s not sent (session down); in doubt", venue, kind,
                             venue_id)
-                self.state.unsent.append((venue, venue_id))
 
         batch.after_commit.append(send)
 
@@ -546,6 +547,7 @@ class Handlers:
             self._unmatched(batch, message, f"order {ref.order_id} not found")
             return
         batch.venue_request_states[(message.venue, report.cl_ord_id or "")] = "answered"
+        self.state.unanswered.discard((message.venue, report.cl_ord_id or ""))
         orig_ref = None
         if report.orig_cl_ord_id:
             orig_ref = self.state.venue_requests.get((message.venue, report.orig_cl_ord_id))
@@ -612,12 +614,15 @@ class Handlers:
         log.info("venue %s %s", change.venue, "logged on" if change.logged_on else "logged out")
         if not change.logged_on:
             return
-        in_doubt = [(v, i) for v, i in self.state.unsent if v == change.venue]
-        self.state.unsent = [(v, i) for v, i in self.state.unsent if v != change.venue]
+        in_doubt = sorted(k for k in self.state.unanswered if k[0] == change.venue)
+        if in_doubt:
+            log.warning("venue %s: asking the status of %d unanswered order(s)",
+                        change.venue, len(in_doubt))
         for venue, venue_id in in_doubt:
             ref = self.state.venue_requests.get((venue, venue_id))
             order = self._order(ref.order_id) if ref else None
-            if order is None:
+            if order is None or not order.is_open:
+                self.state.unanswered.discard((venue, venue_id))
                 continue
             body = fixmsg.order_status_request(
                 venue_cl_ord_id=venue_id, symbol=order.symbol, side=order.side

@@ -40,8 +40,10 @@ class CoreState:
     venue_requests: dict[tuple[str, str], VenueRequestRef] = field(default_factory=dict)
     live_venue_id: dict[str, str] = field(default_factory=dict)
     """The venue ClOrdID under which the venue knows each order now (OrigClOrdID of a cancel)."""
-    unsent: list[tuple[str, str]] = field(default_factory=list)
-    """(venue, venue ClOrdID) committed but never confirmed sent: in doubt after a crash."""
+    unanswered: set[tuple[str, str]] = field(default_factory=set)
+    """(venue, venue ClOrdID) of new orders the venue has not answered yet. After a logon they
+    are in doubt (committed, but perhaps never sent, or sent and lost in a crash) and are asked
+    about with an OrderStatusRequest; what the venue does not know is rejected, never guessed."""
     positions: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     request_texts: dict[tuple[str, str], str] = field(default_factory=dict)
     """Why the OMS itself asked (operator, kill switch, breaker), by (order_id, request id):
@@ -89,8 +91,8 @@ def load_state(conn: Connection) -> CoreState:
         state.venue_requests[(req["venue"], req["venue_cl_ord_id"])] = ref
         order = state.orders[req["order_id"]]
         state.by_request[(order.origin, req["request_cl_ord_id"])] = order.order_id
-        if req["state"] in ("pending_send", "in_doubt"):
-            state.unsent.append((req["venue"], req["venue_cl_ord_id"]))
+        if req["kind"] == "new" and req["state"] in ("pending_send", "sent", "in_doubt"):
+            state.unanswered.add((req["venue"], req["venue_cl_ord_id"]))
         if req["kind"] in ("new", "replace") and req["state"] in ("sent", "answered"):
             _track_live(state, req)
     pos = Position.__table__
