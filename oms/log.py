@@ -24,4 +24,6 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # pika narrates every connection step at INFO; its warnings and errors still show.
+    logging.getLogger("pika").setLevel(max(logging.WARNING, root.level))
     logging.Formatter.converter = __import__("time").gmtime
