@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -147,6 +148,38 @@ def venue_sim(
         disconnect_after_messages=disconnect_after,
     )
     run_venue_sim(settings, venue, seed=seed, behaviours=behaviours)
+
+
+@main.command()
+@click.option("--duration", default=60.0, show_default=True, help="seconds of trading")
+@click.option("--rate", default=60.0, show_default=True, help="new orders per second")
+@click.option("--seed", default=7, show_default=True, help="seed of the sample strategy")
+@click.option("--keep-running/--no-keep-running", default=None,
+              help="leave the processes up after the summary until Ctrl-C "
+                   "[default: when the output is a terminal]")
+@click.option("--any-free-port", is_flag=True,
+              help="run every process on a free port, not the default ones")
+@click.option("--name", default="oms_demo", show_default=True,
+              help="the demo's database, RabbitMQ vhost and Redis prefix")
+@click.option("--run-dir", type=click.Path(path_type=Path), default=Path("var/demo"),
+              show_default=True, help="settings file, logs and pid files")
+def demo(duration: float, rate: float, seed: int, keep_running: bool | None,
+         any_free_port: bool, name: str, run_dir: Path) -> None:
+    """Start venue simulator, gateway and admin pages on a database, vhost and Redis prefix
+    of their own, run a sample strategy through oms.client, and summarise."""
+    from oms.demo.runner import DemoOptions, run_demo
+
+    admin = main.commands.get("admin")
+    options = DemoOptions(
+        name=name, run_dir=run_dir, duration_s=duration, orders_per_s=rate, seed=seed,
+        keep_running=sys.stdout.isatty() if keep_running is None else keep_running,
+        any_free_port=any_free_port, admin_available=admin is not None,
+        admin_options=frozenset(str(p.name) for p in admin.params) if admin else frozenset(),
+        user_command_available="user" in main.commands,
+    )
+    status = run_demo(_settings(), options, click.echo)
+    if status:
+        sys.exit(status)
 
 
 @main.command()
