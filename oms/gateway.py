@@ -218,8 +218,25 @@ class Gateway:
                 self.metrics.session_state.labels(session=f"venue:{venue}").set(1 if up else 0)
                 sender, target = self.sender.sequence_numbers(venue)
                 status[f"venue:{venue}"] = f"{'logged_on' if up else 'down'} {sender} {target}"
+            lag = self._outbox_lag()
+            if lag is not None:
+                self.metrics.outbox_lag.set(lag)
+                status["outbox_lag"] = str(lag)
             with contextlib.suppress(CacheUnavailable):
                 self.cache.publish_status("gateway", status)
+
+    def _outbox_lag(self) -> int | None:
+        """Events committed but not yet published (the partial index keeps this cheap)."""
+        from sqlalchemy import text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with self.engine.connect() as conn:
+                return int(conn.execute(text(
+                    "SELECT count(*) FROM outbox WHERE published_at IS NULL "
+                    "AND parked_reason IS NULL")).scalar_one())
+        except SQLAlchemyError:
+            return None
 
     def wait_until_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
