@@ -72,6 +72,8 @@ class Batch:
     events: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     client_outbox: list[dict[str, Any]] = field(default_factory=list)
+    client_outbox_sent: list[int] = field(default_factory=list)
+    """Ids of client outbox rows sent since the last batch: marked ``sent_at`` here."""
     executions: list[dict[str, Any]] = field(default_factory=list)
     positions: dict[tuple[str, str], PositionDelta] = field(default_factory=dict)
     venue_requests: list[dict[str, Any]] = field(default_factory=list)
@@ -106,7 +108,7 @@ class Batch:
             or self.outbox or self.client_outbox or self.executions or self.positions
             or self.venue_requests or self.venue_request_states or self.watermarks
             or self.unmatched or self.fix_messages or self.kill_switches or self.breakers
-            or self.operator_results
+            or self.operator_results or self.client_outbox_sent
         )
 
     # -- the one transaction --------------------------------------------------------------
@@ -150,11 +152,12 @@ class Batch:
                 ],
             )
         for table, rows in (
-            (OUTBOX, self.outbox), (CLIENT_OUTBOX, self.client_outbox),
-            (UNMATCHED, self.unmatched), (FIX_MESSAGES, self.fix_messages),
+            (OUTBOX, self.outbox), (UNMATCHED, self.unmatched), (FIX_MESSAGES, self.fix_messages),
         ):
             if rows:
                 conn.execute(table.insert(), rows)
+        if self.client_outbox:
+            self._write_client_outbox(conn)
         for table, rows, keys in (
             (KILL_SWITCHES, self.kill_switches, ["scope", "key"]),
             (BREAKERS, self.breakers, ["account"]),
@@ -168,6 +171,24 @@ class Batch:
                 )
         for command_id, result in self.operator_results:
             mark_processed(conn, command_id, result, self.now)
+        if self.client_outbox_sent:
+            self._mark_client_outbox_sent(conn)
+
+    def _write_client_outbox(self, conn: Connection) -> None:
+        """Insert the rows owed to FIX clients, keeping each row's id: the sender reports what
+        it sent by id, and the next batch marks those rows sent."""
+        ids = conn.execute(
+            CLIENT_OUTBOX.insert().returning(CLIENT_OUTBOX.c.id, sort_by_parameter_order=True),
+            self.client_outbox,
+        ).scalars().all()
+        for row, row_id in zip(self.client_outbox, ids, strict=True):
+            row["id"] = row_id
+
+    def _mark_client_outbox_sent(self, conn: Connection) -> None:
+        conn.execute(
+            update(CLIENT_OUTBOX).where(CLIENT_OUTBOX.c.id.in_(self.client_outbox_sent))
+            .values(sent_at=self.now)
+        )
 
     def _write_positions(self, conn: Connection) -> None:
         stmt = pg_insert(POSITIONS)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from oms.domain.requests import ClientRequest
+
 
 @dataclass(frozen=True, slots=True)
 class VenueMessage:
@@ -27,21 +29,49 @@ class VenueSessionChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class ClientFixMessage:
-    """An application message from a FIX client session."""
+class ClientFixRequest:
+    """A new, cancel or replace request of a FIX client session, decoded on quickfix's thread.
+
+    ``command`` is what the core's duplicate check reads (origin ``fix:<session>``, ClOrdID). The
+    input is its own delivery for ``Handlers.client_request``: ``redelivered`` is PossDupFlag or
+    PossResend, and there is nothing to acknowledge (the session's inbound watermark, committed
+    with the batch, is the acknowledgement). ``side``/``symbol`` are the raw Side (54) and
+    Symbol (55), for answering a request whose fields were invalid."""
 
     session: str
-    msg_type: str
-    fields: dict[int, str]
+    command: ClientRequest
     seq_num: int
-    received_ns: int
+    redelivered: bool = False
+    side: str | None = None
+    symbol: str | None = None
+
+    def ack(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientStatusRequest:
+    """An OrderStatusRequest (35=H) of a FIX client session; ``side`` is the FIX code."""
+
+    session: str
+    cl_ord_id: str
+    seq_num: int
+    order_id: str | None = None
+    side: str | None = None
+    symbol: str | None = None
+    status_req_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ClientSessionChanged:
+    """A FIX client session logged on or off. ``clean_logout``: the client sent a Logout first
+    (rather than dropping the connection); ``next_target_seq``: quickfix's next expected inbound
+    MsgSeqNum at logon (lower than the committed watermark after a sequence reset)."""
+
     session: str
     logged_on: bool
     clean_logout: bool = False
+    next_target_seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
