@@ -3,8 +3,11 @@ the venue simulator through the gateway, and its typed events come back."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +103,12 @@ def test_risk_rejects_reach_the_strategy_with_their_reason(oms: StrategyClient) 
         rejected = seen.wait_for(is_(cl_ord_id, "rejected"))
         assert rejected.is_reject and rejected.reject_source == "risk"
         assert rejected.text is not None and words in rejected.text
+
+
+def test_the_example_strategy_runs_to_its_end(stack: object, amqp_vhost: TestVhost) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "simple_strategy.py"
+    result = subprocess.run([sys.executable, str(example), "--amqp-url", amqp_vhost.url],
+                            capture_output=True, text=True, timeout=180, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "replaced" in result.stdout and "300@10" in result.stdout
+    assert "collar" in result.stdout and result.stdout.rstrip().endswith("done")
