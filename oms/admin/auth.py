@@ -99,7 +99,7 @@ def authorise() -> BaseResponse | None:
     if endpoint in PUBLIC_ENDPOINTS:
         return None
     if endpoint is None:
-        abort(404)
+        return None  # no such route (404) or method (405): Flask answers that
     if not current_user.is_authenticated:
         if request.method not in SAFE_METHODS:
             abort(401)

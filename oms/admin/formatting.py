@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask
+from jinja2 import Undefined
 
 OPEN_STATUSES = frozenset({"pending_new", "new", "partially_filled", "pending_cancel",
                            "pending_replace", "done_for_day"})
@@ -15,7 +16,7 @@ OPEN_STATUSES = frozenset({"pending_new", "new", "partially_filled", "pending_ca
 
 def decimal_text(value: Any, places: int | None = None) -> str:
     """A plain decimal without exponent or trailing zeros ("100", "10.25"); "" for None."""
-    if value is None or value == "":
+    if value is None or value == "" or isinstance(value, Undefined):
         return ""
     number = value if isinstance(value, Decimal) else Decimal(str(value))
     if places is not None:

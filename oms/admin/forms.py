@@ -19,8 +19,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from oms.domain.values import KillScope, OperatorRole
 
 REASON_MAX = 500
-ROLE_CHOICES = [(r.value, r.value) for r in OperatorRole]
-SCOPE_CHOICES = [(s.value, s.value) for s in KillScope]
+ROLE_CHOICES = [r.value for r in OperatorRole]
+SCOPE_CHOICES = [s.value for s in KillScope]
 
 
 def _reason() -> StringField:
@@ -87,7 +87,7 @@ class ChangeRoleForm(FlaskForm):  # type: ignore[misc]
 
 
 class SetDisabledForm(FlaskForm):  # type: ignore[misc]
-    disabled = SelectField("Account", choices=[("1", "disable"), ("0", "enable")],
+    disabled = SelectField("Disable (1) or enable (0)", choices=["1", "0"],
                            validators=[InputRequired()])
     reason = _reason()
 
