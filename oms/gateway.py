@@ -1,8 +1,9 @@
 """The composition root of ``oms gateway``: builds every adapter, wires them to the core, runs.
 
 Nothing here connects at import. Order of start: database (advisory lock) -> Redis (reference
-prices seeded) -> core state loaded -> outbox relay -> venue sessions -> operator channel ->
-AMQP intake (last, so no command arrives before the core can take it). Stop is the reverse.
+prices seeded) -> core state loaded -> outbox relay -> venue sessions -> FIX client acceptor ->
+operator channel -> AMQP intake (last, so no command arrives before the core can take it). Stop
+is the reverse, except that clients stop being accepted right after the AMQP intake stops.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import quickfix as fix
 
+from fix_gateway.client_acceptor import FixClientGateway
 from fix_gateway.session_settings import venue_initiator_settings, venue_session_key
 from fix_gateway.venue_application import (
     VenueApplication,
@@ -41,7 +43,7 @@ from oms.metrics import GatewayMetrics, HealthServer
 from oms.settings import Settings
 from oms.store import order_repository as orders_repo
 from oms.store.db import make_engine
-from oms.store.gateway_lock import GatewayLock
+from oms.store.gateway_lock import GatewayAlreadyRunningError, GatewayLock
 from oms.store.models import FixSessionWatermark
 from oms.store.operator_channel import OperatorCommandListener
 
@@ -82,15 +84,18 @@ class Gateway:
         self.cache = RedisCache(settings.redis_url, prefix=redis_prefix or settings.redis_prefix)
         self.references = ReferencePrices(self.cache)
         self.stop_event = threading.Event()
+        self.fatal = threading.Event()
+        """Set when the gateway must stop by itself (its lock was taken by another copy)."""
         self.relay = OutboxRelay(settings.amqp_url, self.engine)
         venues = list(f.venues)
         self.venue_keys = {v.name: venue_session_key(v) for v in venues}
         self.sender = VenueSender(self.venue_keys)
         defaults, per_account = account_limits(f)
+        self.clients = FixClientGateway(settings)
         self.core = Core(
             engine=self.engine, handlers_factory=self._handlers,
             capacity=f.engine.inbox_capacity, batch_max=f.engine.batch_max,
-            metrics=self.metrics, on_committed=self.relay.wake,
+            metrics=self.metrics, on_committed=self.relay.wake, clients=self.clients.sessions,
         )
         self._context_parts: dict[str, Any] = {
             "instruments": instruments(f), "file_default_limits": defaults,
@@ -110,7 +115,7 @@ class Gateway:
         f = self.settings.file
         ctx = Context(
             engine=self.engine,
-            user_accounts=f.accounts_of_amqp_user,
+            user_accounts=self.clients.user_accounts(f.accounts_of_amqp_user),
             default_user=f.engine.default_amqp_user,
             known_accounts=frozenset(a.name for a in f.accounts),
             venue_begin_strings={v.name: v.begin_string for v in f.venues},
@@ -164,6 +169,7 @@ class Gateway:
         if not self.core.ready.wait(60):
             raise RuntimeError("the core did not load its state within 60s")
         self._start_venues()
+        self.clients.start(self.core.put, self._watermarks("client:"))
         self.operators.start()
         self.intake.start()
         housekeeping = threading.Thread(target=self._housekeeping, name="oms-housekeeping",
@@ -193,19 +199,25 @@ class Gateway:
         initiator.start()
         self._initiator = initiator
 
-    def _watermarks(self) -> dict[str, int]:
+    def _watermarks(self, prefix: str = "venue:") -> dict[str, int]:
         from sqlalchemy import select
 
         table = FixSessionWatermark.__table__
         with self.engine.connect() as conn:
             rows = conn.execute(select(table.c.session_id, table.c.last_inbound_seq))
             return {
-                r.session_id.removeprefix("venue:"): int(r.last_inbound_seq)
-                for r in rows if r.session_id.startswith("venue:")
+                r.session_id.removeprefix(prefix): int(r.last_inbound_seq)
+                for r in rows if r.session_id.startswith(prefix)
             }
 
     def _housekeeping(self) -> None:
         while not self.stop_event.wait(1.0):
+            try:
+                self.lock.verify()
+            except GatewayAlreadyRunningError as exc:
+                log.critical("lost the gateway lock to another process (%s): stopping", exc)
+                self.fatal.set()
+                return
             self.references.refresh()
             self.metrics.inbox_depth.set(self.core.inbox_depth())
             status = {
@@ -218,6 +230,9 @@ class Gateway:
                 self.metrics.session_state.labels(session=f"venue:{venue}").set(1 if up else 0)
                 sender, target = self.sender.sequence_numbers(venue)
                 status[f"venue:{venue}"] = f"{'logged_on' if up else 'down'} {sender} {target}"
+            for client, (up, sender, target) in self.clients.status().items():
+                self.metrics.session_state.labels(session=f"client:{client}").set(1 if up else 0)
+                status[f"client:{client}"] = f"{'logged_on' if up else 'down'} {sender} {target}"
             lag = self._outbox_lag()
             if lag is not None:
                 self.metrics.outbox_lag.set(lag)
@@ -260,10 +275,12 @@ class Gateway:
     def stop(self) -> None:
         log.info("gateway stopping")
         self.intake.stop()
+        self.clients.stop_accepting()
         self.operators.stop()
         self.stop_event.set()
         for thread in self._threads:
             thread.join(10)
+        self.clients.stop()
         if self._initiator is not None:
             self._initiator.stop()
             self._initiator = None
@@ -290,6 +307,7 @@ def run_gateway(settings: Settings) -> None:
     gateway.start()
     try:
         while not done.wait(0.5):
-            pass
+            if gateway.fatal.is_set():
+                break
     finally:
         gateway.stop()
