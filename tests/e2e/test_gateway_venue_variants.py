@@ -121,3 +121,29 @@ def test_orders_over_the_venue_outbound_rate_are_rejected_with_the_limit(
         assert rejected, "a burst over 2 msg/s with no hold must be throttled"
         assert all("outbound rate limit of venue SIM" in e["text"] for e in rejected)
         assert all(e["reject_source"] == "venue" for e in rejected)
+
+
+def _fast_reconnect(raw: dict[str, Any]) -> None:
+    raw["venues"][0]["reconnect_s"] = 1
+
+
+def test_a_venue_that_drops_the_session_is_reconnected_and_reconciled(
+    database_url: str, amqp_vhost: TestVhost, run_id: str, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="oms.engine.handlers")
+    with _stack(database_url, amqp_vhost, tmp_path, f"oms_test_{run_id}_drop:",
+                edit=_fast_reconnect, behaviours=Behaviours(disconnect_after_messages=3)) \
+            as gateway, Strategy(amqp_vhost.url) as trader:
+        first = [cid(f"drop{i}") for i in range(3)]
+        for order in first:
+            trader.new_order("DEMO1", order, "ZVZZT", "buy", "1", "9.00")
+        for order in first:  # each answered: acknowledged, or reconciled after the drop
+            answer = trader.wait_for(lambda e, o=order: e["cl_ord_id"] == o
+                                     and e["exec_type"] in ("new", "rejected"), timeout=30)
+            assert answer["exec_type"] == "new"
+        assert gateway.wait_until_ready(30), "the venue session did not come back"
+        later = cid("after")
+        trader.new_order("DEMO1", later, "ZVZZT", "buy", "1", "9.00")
+        assert trader.wait_for(is_(later, "new"), timeout=30)["ord_status"] == "new"
+    assert "venue SIM logged out" in caplog.text, "the venue never dropped the session"
