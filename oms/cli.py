@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TypeVar
 from pathlib import Path
 
 import click
 
 from oms.admin.cli_commands import admin_command, user_group
 from oms.settings import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -33,11 +36,16 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
-def db_upgrade(revision: str) -> None:
+@click.option("--create/--no-create", default=True, show_default=True,
+              help="create the database first if it does not exist")
+def db_upgrade(revision: str, create: bool) -> None:
     """Apply the schema migrations to OMS_DATABASE_URL."""
-    from oms.store.db import upgrade
+    from oms.store.db import create_database_if_missing, upgrade
 
     settings = _settings()
+    if create and _run_db(lambda: create_database_if_missing(settings.database_url),
+                          settings.database_url):
+        click.echo("database created")
     _run_db(lambda: upgrade(settings.database_url, revision), settings.database_url)
     click.echo(f"database at {revision}")
 
@@ -53,11 +61,11 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-def _run_db(action: Callable[[], None], url: str) -> None:
+def _run_db(action: Callable[[], T], url: str) -> T:
     from sqlalchemy.exc import OperationalError
 
     try:
-        action()
+        return action()
     except OperationalError as exc:
         safe_url = url.rsplit("@", maxsplit=1)[-1]
         raise click.ClickException(

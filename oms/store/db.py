@@ -47,6 +47,30 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+def create_database_if_missing(database_url: str) -> bool:
+    """Create the URL's database when it does not exist yet (connecting to ``postgres``).
+    Returns True if it was created."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    name = url.database
+    if not name:
+        return False
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 5})
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": name}).scalar()
+            if exists:
+                return False
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            conn.execute(text(f"CREATE DATABASE {quoted}"))
+            return True
+    finally:
+        admin.dispose()
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
