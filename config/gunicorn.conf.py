@@ -29,6 +29,9 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 proc_name = "oms-admin"
 limit_request_line = 8190
 limit_request_fields = 100
+# gunicorn 27's control socket is one fixed path per user: two admin servers on one machine (the
+# demo and the tests) would fight over it, and nothing here uses gunicornc.
+control_socket_disable = True
 
 
 def post_fork(server: Any, worker: Any) -> None:
