@@ -79,8 +79,12 @@ def run_demo(base: Settings, options: DemoOptions, echo: Echo) -> int:
         supervisor = Supervisor(run_dir, _child_env(state, run_dir / "oms.toml"))
         try:
             stack = _start(base, options, state, supervisor, echo)
-            tally, elapsed = _trade(state, stack, options, supervisor, echo)
+            tally, elapsed, interrupted = _trade(state, stack, options, supervisor, echo)
+            if interrupted:
+                echo("[demo] interrupted: the run so far (orders still open were left so)")
             echo(summary(tally, elapsed, _database_view(state), _where(state, stack, options)))
+            if interrupted:
+                return 130
             if options.keep_running:
                 _stay_up(supervisor, echo)
             return 0
@@ -213,20 +217,29 @@ def _child_env(state: DemoState, settings_path: Path) -> dict[str, str]:
 
 
 def _trade(state: DemoState, stack: _Stack, options: DemoOptions, supervisor: Supervisor,
-           echo: Echo) -> tuple[Tally, float]:
+           echo: Echo) -> tuple[Tally, float, bool]:
+    """Run the sample strategy; returns its tally, how long it ran and whether Ctrl-C
+    stopped it (the tally then has what happened until then)."""
     echo(f"[demo] sample strategy: about {options.orders_per_s:.0f} orders/s for "
          f"{options.duration_s:.0f}s on AAPL, MSFT and ZVZZT (DEMO1 x DEMO2), with cancels, "
          "replaces and some deliberate rejects; Ctrl-C stops it")
     show = _progress_printer(echo, supervisor)
     ideas = Ideas(instruments_from(stack.settings.instruments), seed=options.seed)
     started = time.monotonic()
-    with StrategyClient(state.amqp_url, ACCOUNTS, queue="demo-strategy",
-                        connection_name="oms-demo-strategy") as client:
-        strategy = SampleStrategy(client, ideas, show)
-        tally = strategy.run(RunPlan(options.duration_s, options.orders_per_s))
+    client = StrategyClient(state.amqp_url, ACCOUNTS, queue="demo-strategy",
+                            connection_name="oms-demo-strategy")
+    strategy = SampleStrategy(client.connect(), ideas, show)
+    interrupted = False
+    try:
+        strategy.run(RunPlan(options.duration_s, options.orders_per_s))
+    except DemoInterruptedError:
+        interrupted = True
+    finally:
+        with contextlib.suppress(Exception):  # interrupted inside pika: close what can be
+            client.close()
     if sys.stdout.isatty():
         echo("")
-    return tally, time.monotonic() - started
+    return strategy.tally, time.monotonic() - started, interrupted
 
 
 def _progress_printer(echo: Echo, supervisor: Supervisor) -> Callable[[Tally, float, str], None]:

@@ -70,7 +70,7 @@ def test_the_demo_trades_summarises_and_stops_everything(demo_name: str, tmp_pat
     assert again.returncode == 0 and "the strategy and the OMS agree" in output, output
 
 
-def test_ctrl_c_stops_the_demo_and_all_its_processes(demo_name: str, tmp_path: Path) -> None:
+def test_ctrl_c_summarises_the_run_so_far_and_stops_all_processes(demo_name: str, tmp_path: Path) -> None:
     run_dir = tmp_path / "demo"
     process = demo(demo_name, run_dir, "--duration", "120", "--no-keep-running")
     assert process.stdout is not None
@@ -86,5 +86,6 @@ def test_ctrl_c_stops_the_demo_and_all_its_processes(demo_name: str, tmp_path: P
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, "".join(lines) + output
-    assert "interrupted" in output and "[demo] stopped" in output
+    assert "interrupted: the run so far" in output and "orders by final state" in output
+    assert "[demo] stopped" in output
     assert_nothing_left(run_dir, pids)
