@@ -49,8 +49,9 @@ unit: install
 db-upgrade: install services
 	$(BIN)/oms db upgrade
 
+# The demo migrates its own database itself (oms_demo); options: make demo DEMO_ARGS="--duration 20"
 demo: install services
-	$(BIN)/oms demo
+	$(BIN)/oms demo $(DEMO_ARGS)
 
 bench: install services
 	$(BIN)/oms bench $(BENCH_ARGS)
