@@ -10,11 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     PasswordField,
-    SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Regexp
 
 from oms.domain.values import KillScope, OperatorRole
 
@@ -52,7 +51,7 @@ class CancelAllForm(FlaskForm):  # type: ignore[misc]
 
 
 class KillSwitchTripForm(FlaskForm):  # type: ignore[misc]
-    scope = SelectField("Scope", choices=SCOPE_CHOICES, validators=[InputRequired()])
+    scope = StringField("Scope", validators=[AnyOf(SCOPE_CHOICES)])
     key = StringField("Account / venue / symbol", validators=[Length(max=64)])
     reason = _reason()
     confirm = HiddenField()
@@ -76,23 +75,22 @@ class AddOperatorForm(FlaskForm):  # type: ignore[misc]
         "Name", validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_.\-]{1,64}$",
                                                    message="letters, digits, '.', '_', '-'")],
     )
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired()])
+    role = StringField("Role", validators=[AnyOf(ROLE_CHOICES)])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(max=1024)])
     reason = _reason()
 
 
 class ChangeRoleForm(FlaskForm):  # type: ignore[misc]
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired()])
+    role = StringField("Role", validators=[AnyOf(ROLE_CHOICES)])
     reason = _reason()
 
 
 class SetDisabledForm(FlaskForm):  # type: ignore[misc]
-    disabled = SelectField("Disable (1) or enable (0)", choices=["1", "0"],
-                           validators=[InputRequired()])
+    disabled = StringField("Disable (1) or enable (0)", validators=[AnyOf(["1", "0"])])
     reason = _reason()
 
 
-def text(field: StringField | TextAreaField | HiddenField | SelectField) -> str:
+def text(field: StringField | TextAreaField | HiddenField) -> str:
     """A submitted text value, stripped ("" when missing)."""
     data = field.data
     return data.strip() if isinstance(data, str) else ""
