@@ -190,6 +190,55 @@ def demo(duration: float, rate: float, seed: int, keep_running: bool | None,
         sys.exit(status)
 
 
+@main.group()
+def fix() -> None:
+    """FIX session tooling."""
+
+
+@fix.command("reset-sequence")
+@click.option("--venue", "venue_name", help="a venue session of the settings file")
+@click.option("--client", "client_id", help="a FIX client session (its SenderCompID)")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def fix_reset_sequence(venue_name: str | None, client_id: str | None, yes: bool) -> None:
+    """Reset a session's sequence numbers to 1 (gateway stopped; agree it with the peer)."""
+    from pathlib import Path
+
+    from fix_gateway.session_settings import client_session_key, venue_session_key
+    from oms.fix_admin import reset_sequence
+    from oms.store.db import make_engine
+    from oms.store.gateway_lock import GatewayAlreadyRunningError
+
+    settings = _settings()
+    data_dir = Path(settings.file.engine.data_dir) / "fix"
+    if (venue_name is None) == (client_id is None):
+        raise click.UsageError("name exactly one of --venue or --client")
+    if venue_name is not None:
+        try:
+            key = venue_session_key(settings.file.venue(venue_name))
+        except KeyError:
+            raise click.ClickException(f"no venue {venue_name!r} in the settings") from None
+        store, watermark = data_dir / "venues" / "store", f"venue:{venue_name}"
+    else:
+        clients = {c.sender_comp_id: c for c in settings.file.fix_clients}
+        if client_id not in clients:
+            raise click.ClickException(f"no FIX client {client_id!r} in the settings")
+        key = client_session_key(clients[client_id])
+        store, watermark = data_dir / "clients" / "store", f"client:{client_id}"
+    if not yes:
+        click.confirm(f"Reset {key} to sequence 1 on our side? The peer must reset too.",
+                      abort=True)
+    engine = make_engine(settings.database_url)
+    try:
+        result = _run_db(lambda: reset_sequence(engine, store, key, watermark),
+                         settings.database_url)
+    except GatewayAlreadyRunningError as exc:
+        raise click.ClickException(f"{exc}: stop the gateway first") from None
+    finally:
+        engine.dispose()
+    click.echo(f"{key}: removed {len(result.removed)} store file(s) and the inbound "
+               f"watermark; the next logon starts at MsgSeqNum 1")
+
+
 @main.command()
 @click.option(
     "--url", envvar="OMS_HEALTH_URL", default="http://127.0.0.1:9109/healthz", show_default=True,
