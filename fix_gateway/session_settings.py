@@ -113,6 +113,8 @@ def client_acceptor_settings(
         _common(d, client.begin_string, data_dir / "fix" / "clients", 30)
         d.setString("SocketAcceptPort", str(client.port))
         d.setString("SocketNodelay", "Y")
+        if client.allowed_ips:  # checked before the Logon by quickfix's threaded acceptor
+            d.setString("AllowedRemoteAddresses", ",".join(client.allowed_ips))
         _schedule(d, client.hours, today)
         settings.set(client_session_key(client).session_id(), d)
     return settings

@@ -169,6 +169,8 @@ class FixClientSettings(_Strict):
     allowed_ips: tuple[str, ...] = ()
     cancel_on_disconnect: bool = False
     cancel_on_disconnect_grace_s: NonNegativeDecimal = Decimal("0")
+    cancel_on_logout: bool = True
+    """With ``cancel_on_disconnect``: also cancel after a clean Logout (false: only on a drop)."""
     hours: TradingHours = TradingHours()
     max_messages_per_s: Annotated[int, Field(gt=0)] = 500
 

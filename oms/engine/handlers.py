@@ -190,7 +190,7 @@ class Handlers:
 
     def _entitlement(self, request: ClientRequest) -> str | None:
         user = request.user if request.user is not None else self.ctx.default_user
-        if not request.origin.startswith("amqp:"):
+        if not request.origin.startswith(("amqp:", "fix:")):  # a FIX session is its user
             return None
         if user is None:
             return "the command carries no AMQP user_id and no default user is configured"
