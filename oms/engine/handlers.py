@@ -123,6 +123,11 @@ class Handlers:
     def order_by_id(self, order_id: str) -> Order | None:
         return self._order(order_id)
 
+    def record(self, batch: Batch, order: Order, outcome: Outcome,
+               cause: dict[str, Any]) -> None:
+        """Write what an outcome changed (for the operator commands module)."""
+        self._record(batch, order, outcome, cause)
+
     def mirror_kill_switches(self) -> None:
         self.ctx.mirror_kill_switches(self.state.kill_switch.entries())
 

@@ -13,8 +13,9 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from oms.domain.order_inputs import OperatorCloseOrder
 from oms.domain.risk import MassCancelIntent, RiskLimits
-from oms.domain.values import KillScope, OperatorRole
+from oms.domain.values import KillScope, OperatorRole, OrdStatus
 from oms.engine.batch import Batch
 from oms.engine.inputs import OperatorCommandReceived
 
@@ -45,6 +46,8 @@ def apply_operator_command(h: Handlers, batch: Batch, command: OperatorCommandRe
             h.cancel_order(batch, order, operator_cl_ord_id(), cause,
                            f"canceled by {who}: {command.reason}")
             result = f"cancel sent for {order.order_id}"
+    elif command.kind == "close_order":
+        result = close_order(h, batch, command, cause)
     elif command.kind == "cancel_all":
         account = str(p.get("account", ""))
         count = mass_cancel(h, batch, MassCancelIntent(KillScope.ACCOUNT, account, ""), cause,
@@ -98,6 +101,28 @@ def apply_operator_command(h: Handlers, batch: Batch, command: OperatorCommandRe
     log.info("operator command %d (%s by %s): %s", command.command_id, command.kind,
              command.issued_by, result)
     batch.operator_results.append((command.command_id, result))
+
+
+def close_order(h: Handlers, batch: Batch, command: OperatorCommandReceived,
+                cause: dict[str, Any]) -> str:
+    """Resolve an order by hand (e.g. in doubt and confirmed by phone): close it as canceled,
+    expired or rejected. Only for what the venue cannot answer; it sends nothing."""
+    order = h.order_by_id(str(command.payload.get("order_id", "")))
+    if order is None:
+        return "refused: no order with that id"
+    try:
+        status = OrdStatus(str(command.payload.get("status", "canceled")))
+    except ValueError:
+        return "refused: status must be canceled, expired or rejected"
+    outcome = order.apply(
+        OperatorCloseOrder(command.issued_by, status,
+                           f"closed by operator {command.issued_by}: {command.reason}"),
+        batch.now,
+    )
+    if outcome.refused:
+        return f"refused: {outcome.refused}"
+    h.record(batch, order, outcome, cause)
+    return f"{order.order_id} closed as {status}"
 
 
 def mass_cancel(h: Handlers, batch: Batch, intent: MassCancelIntent, cause: dict[str, Any],

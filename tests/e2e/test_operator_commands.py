@@ -102,3 +102,18 @@ def test_limits_edited_by_an_operator_apply_without_a_restart(
     with db_engine.begin() as conn:
         conn.execute(text("DELETE FROM risk_limits WHERE account = 'DEMO1'"))
     operator(db_engine, "limits_changed", {"account": "DEMO1"}, "restore")
+
+
+def test_an_operator_closes_an_order_confirmed_by_phone_and_nothing_is_sent(
+    trader: Strategy, db_engine: Engine
+) -> None:
+    order = cid("phone")
+    trader.new_order("DEMO1", order, "ZVZZT", "buy", "10", "9.05")
+    new = trader.wait_for(is_(order, "new"))
+    command = operator(db_engine, "close_order",
+                       {"order_id": new["order_id"], "status": "canceled"},
+                       "venue confirmed the cancel by phone")
+    closed = trader.wait_for(lambda e: e["order_id"] == new["order_id"]
+                             and e["exec_type"] == "canceled")
+    assert "alice" in closed["text"] and "by phone" in closed["text"]
+    assert "closed as canceled" in result_of(db_engine, command, trader)
