@@ -70,7 +70,9 @@ def test_the_demo_trades_summarises_and_stops_everything(demo_name: str, tmp_pat
     assert again.returncode == 0 and "the strategy and the OMS agree" in output, output
 
 
-def test_ctrl_c_summarises_the_run_so_far_and_stops_all_processes(demo_name: str, tmp_path: Path) -> None:
+def test_ctrl_c_summarises_the_run_so_far_and_stops_all_processes(
+    demo_name: str, tmp_path: Path,
+) -> None:
     run_dir = tmp_path / "demo"
     process = demo(demo_name, run_dir, "--duration", "120", "--no-keep-running")
     assert process.stdout is not None
