@@ -346,7 +346,7 @@ class StrategyClient:
         while True:
             try:
                 if not self._is_open():
-                    self._open()
+                    self._open_or_refuse()
                 return action()
             except _REFUSED_LOGIN as exc:
                 self._discard_connection()
@@ -371,6 +371,17 @@ class StrategyClient:
             self.is_connected and self._publisher is not None and self._publisher.is_open
             and (not self.accounts or (self._consumer is not None and self._consumer.is_open))
         )
+
+    def _open_or_refuse(self) -> None:
+        """Open; the broker refusing our exchanges or queue is a mistake, not an outage."""
+        try:
+            self._open()
+        except amqp.ChannelClosedByBroker as exc:
+            self._discard_connection()
+            raise OmsClientError(
+                f"RabbitMQ refused the client's exchanges or queue at {self._where()}: "
+                f"{exc.reply_code} {exc.reply_text}"
+            ) from None
 
     def _open(self) -> None:
         self._discard_connection()

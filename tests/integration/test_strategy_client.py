@@ -188,3 +188,16 @@ def test_wrong_credentials_are_refused_at_once(
     clients.append(c)
     with pytest.raises(OmsClientError, match="refused the login"):
         c.connect()
+
+
+def test_an_events_exchange_of_another_type_is_a_mistake_reported_at_once(
+    broker: Broker, clients: list[StrategyClient],
+) -> None:
+    with broker.connect() as connection:
+        connection.channel().exchange_declare(EVENTS_EXCHANGE, exchange_type="fanout",
+                                              durable=True)
+    c = StrategyClient(broker.url, ["DEMO1"], reconnect=FAST)
+    clients.append(c)
+    with pytest.raises(OmsClientError, match="PRECONDITION_FAILED"):
+        c.connect()
+    broker.reset()
