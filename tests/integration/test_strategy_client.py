@@ -201,3 +201,15 @@ def test_an_events_exchange_of_another_type_is_a_mistake_reported_at_once(
     with pytest.raises(OmsClientError, match="PRECONDITION_FAILED"):
         c.connect()
     broker.reset()
+
+
+def test_a_user_id_that_is_not_the_connections_user_is_refused_by_the_broker(
+    topology: Broker, clients: list[StrategyClient],
+) -> None:
+    c = client(clients, topology.url)
+    c.user_id = "mallory"
+    with pytest.raises(CommandNotDeliveredError, match="user_id"):
+        c.submit("DEMO1", "AAPL", "buy", 1)
+    c.user_id = "guest"
+    kept = c.submit("DEMO1", "AAPL", "buy", 2)  # the client carries on, on a new channel
+    assert json.loads(topology.get(INTAKE_QUEUE)[1])["cl_ord_id"] == kept
