@@ -325,13 +325,20 @@ class Handlers:
             self.state.adopt(order, row["version"])
         return order
 
-    def _cancel(self, batch: Batch, request: CancelRequest) -> None:
+    def _original(self, batch: Batch, request: CancelRequest | ReplaceRequest) -> Order | None:
+        """The order a cancel or replace names; answers the request itself when there is none."""
         order = self._find(request.origin, request.orig_cl_ord_id)
         if order is None or order.account != request.account:
             self._orderless(batch, request, RejectSource.VALIDATION,
                             f"unknown orig_cl_ord_id {request.orig_cl_ord_id!r}")
-            return
+            return None
         batch.client_requests[-1]["order_id"] = order.order_id
+        return order
+
+    def _cancel(self, batch: Batch, request: CancelRequest) -> None:
+        order = self._original(batch, request)
+        if order is None:
+            return
         limits = self.limits_of(order.account)
         windows = self.state.window(order.account)
         decision = check_cancel(limits, windows, batch.now)
@@ -352,12 +359,8 @@ class Handlers:
             self._answer_refusal(batch, order, cl_ord_id, RequestKind.CANCEL, outcome, cause)
             return
         self._record(batch, order, outcome, cause)
-        hold = self._throttle(order.venue) if self.ctx.venue.is_logged_on(order.venue) else None
+        hold = self._hold_or_refuse(batch, order, cl_ord_id, RequestKind.CANCEL, cause)
         if hold is None:
-            why = (self._throttled_text(order.venue) if self.ctx.venue.is_logged_on(order.venue)
-                   else f"venue {order.venue} is not connected")
-            reject = VenueCancelReject(cl_ord_id, RequestKind.CANCEL, text=why)
-            self._record(batch, order, order.apply(reject, batch.now), cause)
             return
         venue_id = self.ctx.venue_ids.next()
         body = fixmsg.order_cancel_request(
@@ -370,12 +373,9 @@ class Handlers:
                        fixmsg.ORDER_CANCEL_REQUEST, body, hold)
 
     def _replace(self, batch: Batch, request: ReplaceRequest) -> None:
-        order = self._find(request.origin, request.orig_cl_ord_id)
-        if order is None or order.account != request.account:
-            self._orderless(batch, request, RejectSource.VALIDATION,
-                            f"unknown orig_cl_ord_id {request.orig_cl_ord_id!r}")
+        order = self._original(batch, request)
+        if order is None:
             return
-        batch.client_requests[-1]["order_id"] = order.order_id
         cause = {"input": "replace", "origin": request.origin, "user": request.user}
         instrument = self.ctx.instruments[order.symbol]
         limits = self.limits_of(order.account)
@@ -405,12 +405,9 @@ class Handlers:
         record_replace(ctx, batch.now)
         self.state.by_request[(order.origin, request.cl_ord_id)] = order.order_id
         self._record(batch, order, outcome, cause)
-        hold = self._throttle(order.venue) if self.ctx.venue.is_logged_on(order.venue) else None
+        hold = self._hold_or_refuse(batch, order, request.cl_ord_id, RequestKind.REPLACE,
+                                    cause)
         if hold is None:
-            why = (self._throttled_text(order.venue) if self.ctx.venue.is_logged_on(order.venue)
-                   else f"venue {order.venue} is not connected")
-            reject = VenueCancelReject(request.cl_ord_id, RequestKind.REPLACE, text=why)
-            self._record(batch, order, order.apply(reject, batch.now), cause)
             return
         venue_id = self.ctx.venue_ids.next()
         body = fixmsg.order_cancel_replace_request(
@@ -436,6 +433,19 @@ class Handlers:
         )
         batch.events.append(audit)
         batch.outbox.append(outbox)
+
+    def _hold_or_refuse(self, batch: Batch, order: Order, cl_ord_id: str, kind: RequestKind,
+                        cause: dict[str, Any]) -> float | None:
+        """How long to hold a cancel/replace for the venue's rate limit; None when it cannot
+        go (venue down or over the limit): then it is answered as rejected, with the reason."""
+        connected = self.ctx.venue.is_logged_on(order.venue)
+        hold = self._throttle(order.venue) if connected else None
+        if hold is None:
+            why = (self._throttled_text(order.venue) if connected
+                   else f"venue {order.venue} is not connected")
+            reject = VenueCancelReject(cl_ord_id, kind, text=why)
+            self._record(batch, order, order.apply(reject, batch.now), cause)
+        return hold
 
     def _throttle(self, venue: str) -> float | None:
         """Seconds to hold the next message to ``venue`` (0 = now), None = over the limit."""

@@ -3,23 +3,17 @@ venue simulator -> execution reports -> Postgres -> RabbitMQ. As an outside stra
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from tests.support.events import cid, is_
 from tests.support.stack import Strategy
 
 pytestmark = pytest.mark.e2e
 
 
-def cid(label: str) -> str:
-    return f"{label}-{uuid.uuid4().hex[:8]}"
-
-
-def is_(cl_ord_id: str, exec_type: str) -> Any:
-    return lambda e: e["cl_ord_id"] == cl_ord_id and e["exec_type"] == exec_type
 
 
 def test_two_strategies_cross_on_zvzzt_and_both_are_filled(trader: Strategy) -> None:

@@ -4,7 +4,6 @@ is down, and a broker connection dropped under the gateway."""
 from __future__ import annotations
 
 import subprocess
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,13 @@ from typing import Any
 import pytest
 
 from fix_gateway.venue_sim import Behaviours
+from tests.support.events import cid, is_
 from tests.support.isolation import TestVhost
 from tests.support.stack import Strategy, running_stack, test_settings
 
 pytestmark = pytest.mark.e2e
 
 
-def cid(label: str) -> str:
-    return f"{label}-{uuid.uuid4().hex[:8]}"
-
-
-def is_(cl_ord_id: str, exec_type: str) -> Any:
-    return lambda e: e["cl_ord_id"] == cl_ord_id and e["exec_type"] == exec_type
 
 
 def _stack(database_url: str, vhost: TestVhost, tmp: Path, prefix: str, *,

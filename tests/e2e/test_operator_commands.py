@@ -4,7 +4,6 @@ as events that say it was an operator, who, and why."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,17 +13,12 @@ from sqlalchemy import Engine, text
 
 from oms.domain.risk import RiskLimits
 from oms.store.operator_channel import issue_command
+from tests.support.events import cid, is_
 from tests.support.stack import Strategy
 
 pytestmark = pytest.mark.e2e
 
 
-def cid(label: str) -> str:
-    return f"{label}-{uuid.uuid4().hex[:8]}"
-
-
-def is_(cl_ord_id: str, exec_type: str) -> Any:
-    return lambda e: e["cl_ord_id"] == cl_ord_id and e["exec_type"] == exec_type
 
 
 def operator(db_engine: Engine, kind: str, payload: dict[str, Any], reason: str) -> int:
