@@ -176,9 +176,10 @@ class Gateway:
                                         daemon=True)
         housekeeping.start()
         self._threads.append(housekeeping)
-        self.metrics.serve(f.engine.metrics_port)
+        self.metrics.serve(f.engine.metrics_port, f.engine.listen_address)
         if f.engine.health_port:
-            self.health = HealthServer(f.engine.health_port, self._alive, self._ready)
+            self.health = HealthServer(f.engine.health_port, self._alive, self._ready,
+                                       f.engine.listen_address)
             self.health.start()
         log.info("gateway started")
 

@@ -188,6 +188,8 @@ class EngineSettings(_Strict):
     data_dir: str = "var"
     metrics_port: Annotated[int, Field(ge=0, lt=65536)] = 9108
     health_port: Annotated[int, Field(ge=0, lt=65536)] = 9109
+    listen_address: str = "127.0.0.1"
+    """Address of the metrics and health endpoints (0.0.0.0 in a container)."""
 
 
 class AdminSettings(_Strict):
