@@ -25,6 +25,25 @@ def decimal_text(value: Any, places: int | None = None) -> str:
     return format(number.normalize(), "f")
 
 
+def price_text(value: Any) -> str:
+    """A price with at least two decimals ("9.00", "10.125"); "" for None."""
+    if value is None or value == "" or isinstance(value, Undefined):
+        return ""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    exponent = number.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{number:,.{places}f}"
+
+
+def pairs(value: Any) -> str:
+    """A JSON object as ``key=value`` pairs, for command payloads and audit details."""
+    if not isinstance(value, dict):
+        return compact_json(value)
+    return "  ".join(
+        f"{k}={v if isinstance(v, str | int) else compact_json(v)}" for k, v in value.items()
+    )
+
+
 def grouped(value: Any, places: int = 0) -> str:
     """Thousands separators for large amounts (exposure, notional)."""
     return decimal_text(value, places)
@@ -72,6 +91,8 @@ def fix_text(raw: str) -> str:
 def register(app: Flask) -> None:
     app.add_template_filter(decimal_text, "dec")
     app.add_template_filter(grouped, "grouped")
+    app.add_template_filter(price_text, "px")
+    app.add_template_filter(pairs, "pairs")
     app.add_template_filter(utc_time, "ts")
     app.add_template_filter(age, "age")
     app.add_template_filter(status_class, "status_class")

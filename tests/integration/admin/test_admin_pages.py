@@ -139,7 +139,7 @@ def test_the_exceptions_page_lists_in_doubt_orders_and_unmatched_reports(
 def test_the_limits_page_shows_defaults_and_inherited_values(signed_in: SignedIn) -> None:
     html = signed_in("vera").get("/limits").get_data(as_text=True)
     assert "Defaults (*)" in html and "settings file" in html
-    assert ">10000<" in html and ">1000000<" in html  # max order qty and notional
+    assert ">10,000<" in html and ">1,000,000<" in html  # max order qty and notional
     assert "num dim" in html  # accounts inherit the defaults
 
 
