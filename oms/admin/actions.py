@@ -119,7 +119,7 @@ def save_risk_limits(
                          .values(**values))
         record_audit(conn, at=who.now, username=who.username, action="risk_limits_edit",
                      target=account, reason=reason,
-                     details={"version": version, "before": before.limits.to_mapping(),
+                     details={"version": version, "before": before.own.to_mapping(),
                               "after": mapping})
         command_id = _issue(conn, who, "limits_changed", {"account": account}, reason, account)
     return version, command_id

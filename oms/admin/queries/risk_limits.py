@@ -1,9 +1,12 @@
-"""Risk limits as the admin pages see them.
+"""Risk limits as the admin pages see them, by the rule the core applies
+(``oms.engine.operator_commands.effective_limits``).
 
-The ``risk_limits`` table holds one row per scope: account ``*`` holds the global defaults and
-an account's row holds that account's overrides (the ``RiskLimits.to_mapping()`` form). The
-effective limits of an account are ``defaults.merged(overrides)``. A scope with no row yet
-uses what the settings file says, until an admin first saves it.
+The settings file gives the defaults and each account's overrides. The ``risk_limits`` table
+holds what operators edited, one row per scope (account ``*`` = the defaults) in the
+``RiskLimits.to_mapping()`` form, laid over the file: effective defaults = file defaults merged
+with the ``*`` row; an account's effective limits = effective defaults, merged with the
+account's file overrides, merged with its row. A row can change any limit; it cannot remove a
+limit the settings file sets (give it a permissive value, or edit the file).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from oms.admin.queries.tables import RISK_LIMITS
 from oms.domain.risk import RiskLimits
-from oms.engine.risk_setup import limits_from_settings
+from oms.engine.risk_setup import account_limits
 from oms.settings import SettingsFile
 
 DEFAULTS = "*"
@@ -25,11 +28,19 @@ DEFAULTS = "*"
 @dataclass(frozen=True, slots=True)
 class LimitsScope:
     account: str
-    limits: RiskLimits
+    own: RiskLimits
+    """What operators set for this scope (the ``risk_limits`` row; empty if never edited)."""
+    inherited: RiskLimits
+    """What applies without the row: the file's defaults, or for an account the effective
+    defaults merged with the account's file overrides."""
     version: int
-    """0: never saved from the admin pages (the settings file's values)."""
+    """0: never edited on the admin pages."""
     updated_by: str | None
     updated_at: datetime | None
+
+    @property
+    def effective(self) -> RiskLimits:
+        return self.inherited.merged(self.own)
 
     @property
     def source(self) -> str:
@@ -42,28 +53,31 @@ class LimitsScope:
 
 def limits_scopes(conn: Connection, file: SettingsFile) -> list[LimitsScope]:
     """The defaults first, then every configured account and every account with a row."""
-    rows = {r.account: r for r in conn.execute(select(RISK_LIMITS))}
-    accounts = [DEFAULTS, *sorted({a.name for a in file.accounts} | (set(rows) - {DEFAULTS}))]
-    return [_scope(account, rows.get(account), file) for account in accounts]
+    rows = {str(r.account): r for r in conn.execute(select(RISK_LIMITS))}
+    file_defaults, file_accounts = account_limits(file)
+    defaults = _scope(DEFAULTS, rows.get(DEFAULTS), file_defaults)
+    accounts = sorted((set(file_accounts) | set(rows)) - {DEFAULTS})
+    return [defaults, *(
+        _scope(a, rows.get(a), defaults.effective.merged(file_accounts.get(a)))
+        for a in accounts
+    )]
 
 
 def limits_scope(conn: Connection, file: SettingsFile, account: str) -> LimitsScope:
-    row = conn.execute(select(RISK_LIMITS).where(RISK_LIMITS.c.account == account)).first()
-    return _scope(account, row, file)
+    scopes = limits_scopes(conn, file)
+    for scope in scopes:
+        if scope.account == account:
+            return scope
+    return _scope(account, None, scopes[0].effective)
 
 
 def effective_limits(scopes: list[LimitsScope]) -> dict[str, RiskLimits]:
     """Per account, the limits the core applies."""
-    defaults = next(s.limits for s in scopes if s.is_defaults)
-    return {s.account: defaults.merged(s.limits) for s in scopes if not s.is_defaults}
+    return {s.account: s.effective for s in scopes if not s.is_defaults}
 
 
-def _scope(account: str, row: Any, file: SettingsFile) -> LimitsScope:
-    if row is not None:
-        return LimitsScope(account, RiskLimits.from_mapping(dict(row.limits)), int(row.version),
-                           str(row.updated_by), row.updated_at)
-    if account == DEFAULTS:
-        return LimitsScope(account, limits_from_settings(file.risk.defaults), 0, None, None)
-    configured = file.account_limits(account)
-    overrides = RiskLimits() if configured is None else limits_from_settings(configured)
-    return LimitsScope(account, overrides, 0, None, None)
+def _scope(account: str, row: Any, inherited: RiskLimits) -> LimitsScope:
+    if row is None:
+        return LimitsScope(account, RiskLimits(), inherited, 0, None, None)
+    return LimitsScope(account, RiskLimits.from_mapping(dict(row.limits)), inherited,
+                       int(row.version), str(row.updated_by), row.updated_at)

@@ -21,9 +21,7 @@ bp = Blueprint("limits", __name__)
 def index() -> ResponseReturnValue:
     with services().engine.connect() as conn:
         scopes = limits_scopes(conn, services().settings.file)
-    defaults = scopes[0]
-    rows = [(s, form_values(s.limits), form_values(defaults.limits.merged(s.limits)))
-            for s in scopes]
+    rows = [(s, form_values(s.own), form_values(s.effective)) for s in scopes]
     return render_template("limits.html", rows=rows, fields=LIMIT_FIELDS)
 
 
@@ -31,7 +29,7 @@ def index() -> ResponseReturnValue:
 @requires(Permission.EDIT_LIMITS)
 def edit(account: str) -> ResponseReturnValue:
     scope = _scope_or_404(account)
-    return _edit_page(scope, form_values(scope.limits), ReasonForm(), error=None)
+    return _edit_page(scope, form_values(scope.own), ReasonForm(), error=None)
 
 
 @bp.post("/limits/<account>")
@@ -39,7 +37,7 @@ def edit(account: str) -> ResponseReturnValue:
 def save(account: str) -> ResponseReturnValue:
     scope = _scope_or_404(account)
     form = ReasonForm()
-    entered = {f: request.form.get(f, "") for f in form_values(scope.limits)}
+    entered = {f: request.form.get(f, "") for f in form_values(scope.own)}
     if not form.validate_on_submit():
         flash_form_errors(form.errors)
         return _edit_page(scope, entered, form, error=None), 400
@@ -73,13 +71,10 @@ def _scope_or_404(account: str) -> LimitsScope:
 def _edit_page(
     scope: LimitsScope, values: dict[str, str], form: ReasonForm, error: str | None
 ) -> str:
-    defaults = None
-    if not scope.is_defaults:
-        with services().engine.connect() as conn:
-            defaults = form_values(limits_scope(conn, services().settings.file, DEFAULTS).limits)
     return render_template("limits_edit.html", scope=scope, label=_label(scope.account),
-                           values=values, defaults=defaults, fields=LIMIT_FIELDS, form=form,
-                           error=error)
+                           values=values, inherited=form_values(scope.inherited),
+                           effective=form_values(scope.effective), fields=LIMIT_FIELDS,
+                           form=form, error=error)
 
 
 def _label(account: str) -> str:
