@@ -12,6 +12,9 @@ Who may connect, checked by quickfix and here:
   Python callback, so it cannot be checked in ``fromAdmin``);
 - password: tag 554 of the Logon, compared in constant time with the environment variable named
   by ``password_env`` (a session that names one that is not set refuses every logon);
+- a Logon that resets the sequence numbers (141=Y) waits until the core has committed the reset
+  (refused if that cannot happen within 5 s), so that after a restart no message of the new
+  sequence can be mistaken for one of the old;
 - malformed messages: quickfix's data dictionary answers them with a session Reject (35=3);
 - unsupported message types: a BusinessMessageReject (35=j), reason 3;
 - orders on a drop-copy session: a BusinessMessageReject, reason 6 (not authorised);
@@ -35,7 +38,7 @@ from fix_gateway.session_settings import SessionKey
 from fix_gateway.translate_codes import FixVersion
 from fix_gateway.translate_fields import TranslationError
 from fix_gateway.wire import build_message, parse_raw
-from oms.engine.inputs import ClientSessionChanged
+from oms.engine.inputs import ClientSequenceReset, ClientSessionChanged
 from oms.settings import FixClientSettings
 
 log = logging.getLogger(__name__)
@@ -112,8 +115,9 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
     session name, the inbound MsgSeqNum the core has committed + 1."""
 
     def __init__(self, sessions: Mapping[SessionKey, ClientSessionSpec], sink: Sink,
-                 next_target_seq: Mapping[str, int]) -> None:
+                 next_target_seq: Mapping[str, int], *, reset_timeout_s: float = 5.0) -> None:
         super().__init__()
+        self._reset_timeout_s = reset_timeout_s
         self._sessions = dict(sessions)
         self._sink = sink
         self._next_target_seq = dict(next_target_seq)
@@ -127,14 +131,14 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
     @_guarded
     def onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802 - quickfix API
         spec = self._spec(session_id)
-        wanted = self._next_target_seq.get(spec.name if spec else "")
         session = fix.Session.lookupSession(session_id)
-        if wanted and session is not None and session.getExpectedTargetNum() > wanted:
-            log.info(
-                "client %s: rewinding expected inbound MsgSeqNum from %d to %d "
-                "(last committed + 1): the client will be asked to resend",
-                spec.name if spec else session_id, session.getExpectedTargetNum(), wanted,
-            )
+        if spec is None or session is None:
+            return
+        expected = session.getExpectedTargetNum()
+        wanted = rewind_to(self._next_target_seq.get(spec.name), expected)
+        if wanted is not None:
+            log.info("client %s: expecting inbound MsgSeqNum %d instead of %d (last committed "
+                     "+ 1): the client will be asked to resend", spec.name, wanted, expected)
             session.setNextTargetMsgSeqNum(wanted)
 
     @_guarded
@@ -168,11 +172,22 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
             self._clean_logout.discard(spec.name)
             problem = logon_problem(spec, message.getField(554) if message.isSetField(554)
                                     else None)
+            if problem is None and message.isSetField(141) and message.getField(141) == "Y":
+                problem = self._record_reset(spec.name)
             if problem is not None:
                 log.warning("client %s: logon refused: %s", spec.name, problem)
                 raise fix.RejectLogon(problem)
         elif msg_type == "5":
             self._clean_logout.add(spec.name)
+
+    def _record_reset(self, session: str) -> str | None:
+        """Have the core commit the sequence reset before quickfix takes a message of the new
+        sequence (a restart must never mistake them for the old one's); None once done."""
+        recorded = threading.Event()
+        self._sink(ClientSequenceReset(session, recorded))
+        if recorded.wait(self._reset_timeout_s):
+            return None
+        return "the gateway could not record the sequence reset: try again"
 
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         return None
@@ -211,6 +226,19 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
             body[379] = fields[11]
         fix.Session.sendToTarget(build_message(key.begin_string, BUSINESS_MESSAGE_REJECT, body),
                                  key.session_id())
+
+
+def rewind_to(committed_next: int | None, expected: int) -> int | None:
+    """The inbound MsgSeqNum to expect at start instead of quickfix's ``expected``, or None.
+
+    ``committed_next`` is the session's committed watermark + 1. quickfix counts a message as
+    received before the core commits it: expecting the watermark + 1 makes the client resend
+    the rest. A watermark above what quickfix expects means the client reset its sequence
+    numbers and the reset was not committed (a reset Logon waits for the core to commit it,
+    so nothing after it was taken): everything since the reset is asked for again."""
+    if not committed_next or committed_next == expected:
+        return None
+    return committed_next if committed_next < expected else 1
 
 
 def logon_problem(spec: ClientSessionSpec, given: str | None) -> str | None:

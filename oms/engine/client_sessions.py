@@ -39,7 +39,12 @@ from oms.domain.order_inputs import RequestKind
 from oms.domain.orders import Order
 from oms.domain.requests import fix_origin
 from oms.engine.batch import CLIENT_OUTBOX, WATERMARKS, Batch
-from oms.engine.inputs import ClientFixRequest, ClientSessionChanged, ClientStatusRequest
+from oms.engine.inputs import (
+    ClientFixRequest,
+    ClientSequenceReset,
+    ClientSessionChanged,
+    ClientStatusRequest,
+)
 from oms.store import order_repository as orders_repo
 
 if TYPE_CHECKING:
@@ -137,11 +142,17 @@ class ClientSessions:
         batch.client_outbox_sent.extend(self._port.take_sent())
 
     def handles(self, item: object) -> bool:
-        return isinstance(item, ClientFixRequest | ClientStatusRequest | ClientSessionChanged)
+        return isinstance(item, ClientFixRequest | ClientStatusRequest | ClientSessionChanged
+                          | ClientSequenceReset)
 
     def dispatch(self, handlers: Handlers, batch: Batch, item: object) -> None:
         if isinstance(item, ClientSessionChanged):
             self._session_changed(batch, item)
+            return
+        if isinstance(item, ClientSequenceReset):
+            log.info("client session %s resets its sequence numbers", item.session)
+            batch.watermarks[WATERMARK_PREFIX + item.session] = 0
+            batch.after_commit.append(item.recorded.set)
             return
         if not isinstance(item, ClientFixRequest | ClientStatusRequest):
             return
@@ -202,8 +213,11 @@ class ClientSessions:
             log.info("client session %s logged on", session)
             self._logged_on.add(session)
             self._deadlines.pop(session, None)
-            committed = self.watermark(session)
-            if 0 < change.next_target_seq <= committed:  # the client reset its sequence
+            # Everything quickfix took before this logon has been applied (inputs are taken in
+            # order): from here on, a restart must rewind to no earlier than this. This also
+            # lowers the watermark after the client reset its sequence numbers.
+            if change.next_target_seq > 0 and change.next_target_seq - 1 != self.watermark(
+                    session):
                 batch.watermarks[WATERMARK_PREFIX + session] = change.next_target_seq - 1
             self._port.resume(session)
             return

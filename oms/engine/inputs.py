@@ -3,6 +3,7 @@ channel, timers) only build one of these and put it on the inbox."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,16 @@ class ClientSessionChanged:
     logged_on: bool
     clean_logout: bool = False
     next_target_seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSequenceReset:
+    """A client's Logon resets the sequence numbers (141=Y). The core records the session's
+    inbound watermark as 0 and sets ``recorded`` once that is committed; quickfix's callback
+    waits for it, so no message of the new sequence is taken before the reset is durable."""
+
+    session: str
+    recorded: threading.Event
 
 
 @dataclass(frozen=True, slots=True)
