@@ -50,6 +50,22 @@ def cancel_order(engine: Engine, who: Operator, *, order_id: str, reason: str) -
         return _issue(conn, who, "cancel_order", {"order_id": order_id}, reason, order_id)
 
 
+def close_order(engine: Engine, who: Operator, *, order_id: str, status: str,
+                reason: str) -> int:
+    """Have the core close an order by hand: for an order the venue cannot answer about and
+    has confirmed by other means. Nothing is sent to the venue."""
+    with engine.begin() as conn:
+        current = conn.execute(
+            select(ORDERS.c.status).where(ORDERS.c.order_id == order_id)
+        ).scalar_one_or_none()
+        if current is None:
+            raise ActionRefused(f"no order {order_id}")
+        if str(current) in TERMINAL_STATUSES:
+            raise ActionRefused(f"order {order_id} is already {current}")
+        return _issue(conn, who, "close_order", {"order_id": order_id, "status": status},
+                      reason, order_id)
+
+
 def cancel_all(
     engine: Engine, who: Operator, file: SettingsFile, *, account: str, reason: str
 ) -> int:

@@ -63,6 +63,16 @@ class KillSwitchClearForm(FlaskForm):  # type: ignore[misc]
     reason = _reason()
 
 
+CLOSE_STATUSES = ["canceled", "expired", "rejected"]
+
+
+class CloseOrderForm(FlaskForm):  # type: ignore[misc]
+    """Close an order by hand (the venue confirmed by phone); nothing is sent to the venue."""
+
+    status = StringField("Close as", validators=[AnyOf(CLOSE_STATUSES)])
+    reason = _reason()
+
+
 class ResolveUnmatchedForm(FlaskForm):  # type: ignore[misc]
     resolution = TextAreaField(
         "Resolution (what was done, and why)",

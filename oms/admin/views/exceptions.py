@@ -7,11 +7,11 @@ from flask.typing import ResponseReturnValue
 
 from oms.admin import actions
 from oms.admin.auth import requires
-from oms.admin.forms import ReasonForm, ResolveUnmatchedForm, text
+from oms.admin.forms import CLOSE_STATUSES, CloseOrderForm, ReasonForm, ResolveUnmatchedForm, text
 from oms.admin.queries.exceptions import in_doubt_orders, unmatched_reports
 from oms.admin.roles import Permission
 from oms.admin.services import services
-from oms.admin.views.common import acting_operator, flash_form_errors
+from oms.admin.views.common import acting_operator, flash_form_errors, flash_issued
 
 bp = Blueprint("exceptions", __name__)
 
@@ -25,7 +25,26 @@ def index() -> ResponseReturnValue:
     return render_template(
         "exceptions.html", in_doubt=in_doubt, waiting=waiting, resolved=resolved,
         resolve_form=ResolveUnmatchedForm(), cancel_form=ReasonForm(),
+        close_statuses=CLOSE_STATUSES,
     )
+
+
+@bp.post("/orders/<order_id>/close")
+@requires(Permission.RESOLVE_REPORTS)
+def close_order(order_id: str) -> ResponseReturnValue:
+    form = CloseOrderForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form.errors)
+    else:
+        try:
+            command_id = actions.close_order(
+                services().engine, acting_operator(), order_id=order_id,
+                status=text(form.status), reason=text(form.reason),
+            )
+            flash_issued(command_id, f"close order {order_id} as {text(form.status)}")
+        except actions.ActionRefused as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("exceptions.index"))
 
 
 @bp.post("/exceptions/unmatched/<int:report_id>/resolve")

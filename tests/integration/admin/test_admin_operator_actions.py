@@ -211,6 +211,22 @@ def test_an_invalid_limit_is_refused_with_its_name_and_nothing_is_saved(
             count(admin_engine, "SELECT count(*) FROM risk_limits")) == before
 
 
+def test_an_in_doubt_order_is_closed_by_hand_without_a_message_to_the_venue(
+    signed_in: SignedIn, admin_engine: Engine
+) -> None:
+    client = signed_in("alice")
+    post_form(client, f"/orders/{seed.IN_DOUBT}/close",
+              {"status": "expired", "reason": "venue confirms it expired it"})
+    command = last_command(admin_engine)
+    assert (command.kind, command.payload, command.reason) == (
+        "close_order", {"order_id": seed.IN_DOUBT, "status": "expired"},
+        "venue confirms it expired it")
+    before = commands(admin_engine)
+    for status, order_id in (("filled", seed.IN_DOUBT), ("canceled", seed.FILLED)):
+        post_form(client, f"/orders/{order_id}/close", {"status": status, "reason": "x"})
+    assert commands(admin_engine) == before
+
+
 def test_an_unmatched_report_is_resolved_with_who_and_what(
     signed_in: SignedIn, admin_engine: Engine
 ) -> None:
