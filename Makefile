@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help venv install services lint typecheck test unit demo bench db-upgrade clean
+.PHONY: help venv install services browser lint typecheck test unit demo bench db-upgrade clean
 
 help:
 	@echo "make demo    venv + install + services + migrate, then run the demo end to end"
@@ -34,13 +34,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 services:
 	@bash scripts/ensure-services.sh
 
+browser:
+	@bash scripts/ensure-chromium.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/yamllint -s compose.yaml
 
-test: install services lint
+test: install services browser lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: install
