@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, or_, select
 
-from oms.admin.queries.tables import ORDERS, UNMATCHED, VENUE_REQUESTS
+from oms.admin.queries.tables import ORDERS, TERMINAL_STATUSES, UNMATCHED, VENUE_REQUESTS
 
 UNSETTLED = ("in_doubt", "pending_send")
 
@@ -33,6 +33,7 @@ def in_doubt_orders(conn: Connection, limit: int = 200) -> Sequence[Row[Any]]:
         select(ORDERS, unsettled.c.requests, unsettled.c.since)
         .select_from(ORDERS.outerjoin(unsettled, unsettled.c.order_id == ORDERS.c.order_id))
         .where(or_(ORDERS.c.in_doubt, unsettled.c.order_id.is_not(None)))
+        .where(ORDERS.c.status.not_in(TERMINAL_STATUSES))
         .order_by(ORDERS.c.updated_at)
         .limit(limit)
     )
