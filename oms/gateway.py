@@ -152,6 +152,14 @@ class Gateway:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start everything; on any failure stop what was started (and release the lock)."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         f = self.settings.file
         self.lock.acquire()
         self.cache.start()
@@ -274,25 +282,35 @@ class Gateway:
                     "reference_prices": self.references.available}
 
     def stop(self) -> None:
+        """Stop whatever was started, in reverse order; safe after a failed or partial start."""
         log.info("gateway stopping")
-        self.intake.stop()
-        self.clients.stop_accepting()
-        self.operators.stop()
         self.stop_event.set()
+        for step in (
+            self.intake.stop, self.clients.stop_accepting, self.operators.stop,
+            self._join_threads, self.clients.stop, self._stop_venues, self.relay.stop,
+            self._stop_health, self.cache.close, self.lock.release, self.engine.dispose,
+        ):
+            try:
+                step()
+            except Exception:  # keep stopping the rest: the lock must be released
+                log.exception("while stopping: %s failed", getattr(step, "__name__", step))
+        log.info("gateway stopped")
+
+    def _join_threads(self) -> None:
         for thread in self._threads:
             thread.join(10)
-        self.clients.stop()
+        self._threads = []
+
+    def _stop_venues(self) -> None:
         if self._initiator is not None:
             self._initiator.stop()
             self._initiator = None
             self._quickfix = ()  # release quickfix's session registry for a later start
-        self.relay.stop()
+
+    def _stop_health(self) -> None:
         if self.health is not None:
             self.health.stop()
-        self.cache.close()
-        self.lock.release()
-        self.engine.dispose()
-        log.info("gateway stopped")
+            self.health = None
 
 
 def run_gateway(settings: Settings) -> None:
