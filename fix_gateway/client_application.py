@@ -92,7 +92,7 @@ def _guarded(callback: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-class _RateWindow:
+class MessageRate:
     """At most ``limit`` events in any one-second window (monotonic clock)."""
 
     def __init__(self, limit: int) -> None:
@@ -121,7 +121,7 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
         self._sessions = dict(sessions)
         self._sink = sink
         self._next_target_seq = dict(next_target_seq)
-        self._rates = {key: _RateWindow(spec.max_messages_per_s)
+        self._rates = {key: MessageRate(spec.max_messages_per_s)
                        for key, spec in self._sessions.items()}
         self._clean_logout: set[str] = set()
 

@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 
-from fix_gateway.client_application import ClientSessionSpec, logon_problem, rewind_to
+from fix_gateway.client_application import (
+    ClientSessionSpec,
+    MessageRate,
+    logon_problem,
+    rewind_to,
+)
 from fix_gateway.client_translate import SessionProfile
 from fix_gateway.translate_codes import FixVersion
 from oms.domain.order_inputs import OrderAccepted, SubmitOrder
@@ -287,3 +292,10 @@ def test_the_logon_password_check(required: bool, configured: str | None, given:
                                   problem: str | None) -> None:
     assert logon_problem(spec(required, configured), given) == problem
 
+
+
+def test_a_session_may_send_its_message_rate_in_any_one_second_window() -> None:
+    rate = MessageRate(3)
+    assert [rate.allow(t) for t in (10.0, 10.2, 10.4, 10.6)] == [True, True, True, False]
+    assert rate.allow(11.0) is True  # the first message left the window
+    assert rate.allow(11.1) is False
