@@ -629,6 +629,10 @@ class Handlers:
         log.info("venue %s %s", change.venue, "logged on" if change.logged_on else "logged out")
         if not change.logged_on:
             return
+        if change.next_target_seq > 0:
+            # The watermark a restart rewinds to, also for a session that has had no
+            # application message yet (or whose sequence numbers were just reset).
+            batch.watermarks[f"venue:{change.venue}"] = change.next_target_seq - 1
         in_doubt = sorted(k for k in self.state.unanswered if k[0] == change.venue)
         if in_doubt:
             log.warning("venue %s: asking the status of %d unanswered order(s)",
