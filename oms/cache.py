@@ -27,8 +27,10 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from oms.domain.risk.kill_switch import KillSwitchEntry
 from oms.domain.values import KillScope
@@ -70,6 +72,9 @@ class RedisCache:
             decode_responses=True,
             socket_timeout=self._timeout_s,
             socket_connect_timeout=self._timeout_s,
+            # Fail within the timeout: the callers poll every second and keep what they
+            # have; retries with backoff would hold their threads far longer.
+            retry=Retry(NoBackoff(), 0),
         )
         with self._available():
             self._client.ping()
