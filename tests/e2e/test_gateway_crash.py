@@ -179,3 +179,36 @@ def test_sigkill_mid_burst_of_crossing_orders_loses_and_doubles_nothing(
     finally:
         trader.close()
         gateway.terminate()
+
+
+@pytest.mark.skipif(os.environ.get("OMS_TEST_DISRUPTIVE") != "1",
+                    reason="restarts the machine's shared RabbitMQ: runs under `make test`")
+def test_sigkill_then_a_broker_restart_before_the_gateway_comes_back_loses_nothing(
+    crash_stack: GatewayProcess, db_engine: Engine, amqp_vhost: TestVhost
+) -> None:
+    gateway = crash_stack
+    gateway.start()
+    sent: list[str] = []
+    trader = Strategy(amqp_vhost.url)
+    trader.channel.confirm_delivery()  # orders the broker confirmed must not be lost
+    try:
+        token = uuid.uuid4().hex[:6]
+        for i in range(PAIRS_PER_BURST):
+            if i == PAIRS_PER_BURST // 2:
+                gateway.kill()
+                trader.close()
+                for step in ("stop_app", "start_app", "await_startup"):
+                    subprocess.run(["rabbitmqctl", "-q", step], check=True, timeout=120,
+                                   capture_output=True)
+                trader = Strategy(amqp_vhost.url)
+                trader.channel.confirm_delivery()
+                gateway.start()
+            buy, sell = f"x{token}b{i}", f"x{token}s{i}"
+            trader.new_order("DEMO1", buy, "ZVZZT", "buy", "10", "10.00")
+            trader.new_order("DEMO2", sell, "ZVZZT", "sell", "10", "10.00")
+            sent += [buy, sell]
+        _wait_until_quiet(db_engine)
+        _check_nothing_lost_or_doubled(db_engine, sent)
+    finally:
+        trader.close()
+        gateway.terminate()
