@@ -120,6 +120,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def page(browser: Any, admin_url: str) -> Iterator[Any]:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=admin_url)
     context.set_default_timeout(WAIT_MS)
     tab = context.new_page()
