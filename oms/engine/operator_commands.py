@@ -30,6 +30,16 @@ def operator_cl_ord_id() -> str:
 
 
 def apply_operator_command(h: Handlers, batch: Batch, command: OperatorCommandReceived) -> None:
+    """Apply one command; a malformed one is refused with the reason, never left pending."""
+    try:
+        _apply(h, batch, command)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        result = f"refused: malformed {command.kind} payload ({exc})"
+        log.warning("operator command %d: %s", command.command_id, result)
+        batch.operator_results.append((command.command_id, result))
+
+
+def _apply(h: Handlers, batch: Batch, command: OperatorCommandReceived) -> None:
     p = command.payload
     cause: dict[str, Any] = {
         "input": "operator", "command_id": command.command_id, "kind": command.kind,

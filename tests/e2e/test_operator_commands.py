@@ -111,3 +111,10 @@ def test_an_operator_closes_an_order_confirmed_by_phone_and_nothing_is_sent(
                              and e["exec_type"] == "canceled")
     assert "alice" in closed["text"] and "by phone" in closed["text"]
     assert "closed as canceled" in result_of(db_engine, command, trader)
+
+
+def test_a_malformed_operator_command_is_refused_with_the_reason_not_left_pending(
+    trader: Strategy, db_engine: Engine
+) -> None:
+    command = operator(db_engine, "kill_switch_trip", {"key": "DEMO1"}, "no scope given")
+    assert "refused: malformed kill_switch_trip" in result_of(db_engine, command, trader)
