@@ -123,6 +123,7 @@ class Gateway:
             reference_price=self.references.get,
             translate=venue_report_from_fields,
             mirror_kill_switches=self._mirror_kill_switches,
+            venue_hours={v.name: v.hours for v in f.venues},
             metrics=self.metrics,
             throttles={
                 v.name: OutboundThrottle(v.max_messages_per_s, v.rate_limit_hold_ms / 1000,

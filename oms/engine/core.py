@@ -79,6 +79,7 @@ class Core:
         self.last_batch_size = 0
         self.ready = threading.Event()
         self._stop = threading.Event()
+        self._last_tick = 0.0
         self._committed_seq: dict[str, int] = {}
         """Last inbound MsgSeqNum committed per venue: where to rewind after a failed commit."""
 
@@ -112,8 +113,9 @@ class Core:
         while not stop.is_set():
             items = self._take(timeout=0.5)
             self.heartbeat_ns = time.monotonic_ns()
-            if not items:
-                items = [Tick(time.perf_counter_ns())]
+            if not items or time.monotonic() - self._last_tick >= 1.0:
+                items.append(Tick(time.perf_counter_ns()))  # timers run under load too
+                self._last_tick = time.monotonic()
             if any(isinstance(i, Stop) for i in items):
                 items = [i for i in items if not isinstance(i, Stop)]
                 stop.set()

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from fix_gateway import venue_orders as fixmsg
 from oms.domain.order_events import OrderEvent, Outcome
 from oms.domain.order_inputs import (
+    ExpireOrder,
     OrderAccepted,
     RejectOrder,
     RequestCancel,
@@ -56,6 +57,7 @@ from oms.domain.risk import (
 from oms.domain.values import ExecType, Instrument, OrdStatus, RejectSource
 from oms.engine.batch import Batch
 from oms.engine.event_rows import event_rows, orderless_body_rows
+from oms.engine.expiry import due_for_expiry
 from oms.engine.ids import IdAllocator
 from oms.engine.inputs import OperatorCommandReceived, VenueMessage, VenueSessionChanged
 from oms.engine.operator_commands import apply_operator_command, effective_limits, mass_cancel
@@ -63,6 +65,7 @@ from oms.engine.order_rows import order_from_row, order_row
 from oms.engine.state import CoreState, VenueRequestRef
 from oms.engine.venue_throttle import OutboundThrottle
 from oms.metrics import GatewayMetrics
+from oms.settings import TradingHours
 from oms.store import order_repository as orders_repo
 from oms.store.models import RiskLimit as RiskLimitRow
 from oms.store.models import VenueRequest
@@ -93,6 +96,7 @@ class Context:
     mirror_kill_switches: Callable[[tuple[KillSwitchEntry, ...]], None] = lambda entries: None
     throttles: dict[str, OutboundThrottle] = dataclasses.field(default_factory=dict)
     metrics: GatewayMetrics | None = None
+    venue_hours: dict[str, TradingHours] = dataclasses.field(default_factory=dict)
     monotonic: Callable[[], float] = time.monotonic
 
 
@@ -234,6 +238,7 @@ class Handlers:
         order = Order.create(self.ctx.order_ids.next(), command, venue)
         batch.client_requests[-1]["order_id"] = order.order_id
         self.state.adopt(order, 1)
+        self.state.created[order.order_id] = batch.now
         cause = {"input": "new_order", "origin": request.origin, "user": request.user}
         problems = list(submit_order_problems(command))
         if instrument is None:
@@ -672,7 +677,15 @@ class Handlers:
             mass_cancel(self, batch, intent, cause, f"account halted: {text}")
 
     def tick(self, batch: Batch) -> None:
-        return None
+        """Timers: expire what the venues did not (day orders after the close, GTD orders)."""
+        due = due_for_expiry(list(self.state.orders.values()), self.ctx.venue_hours,
+                             self.state.created, batch.now)
+        for order, text in due:
+            outcome = order.apply(ExpireOrder(text), batch.now)
+            if outcome.applied:
+                log.warning("order %s expired by the OMS: %s", order.order_id, text,
+                            extra={"order_id": order.order_id, "cl_ord_id": order.cl_ord_id})
+                self._record(batch, order, outcome, {"input": "timer", "reason": text})
 
 
 __all__ = ["Context", "Handlers", "OrdStatus"]

@@ -5,6 +5,7 @@ of it only inside one batch)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,8 @@ class CoreState:
     are in doubt (committed, but perhaps never sent, or sent and lost in a crash) and are asked
     about with an OrderStatusRequest; what the venue does not know is rejected, never guessed."""
     positions: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    created: dict[str, datetime] = field(default_factory=dict)
+    """When each order was created (UTC): day orders expire at the first close after it."""
     request_texts: dict[tuple[str, str], str] = field(default_factory=dict)
     """Why the OMS itself asked (operator, kill switch, breaker), by (order_id, request id):
     carried onto the venue's answer, which has no text of its own."""
@@ -84,6 +87,7 @@ def load_state(conn: Connection) -> CoreState:
     state = CoreState()
     for row in orders_repo.load_open_orders(conn):
         state.adopt(order_from_row(row), row["version"])
+        state.created[row["order_id"]] = row["created_at"]
     open_ids = set(state.orders)
     vr = VenueRequest.__table__
     for req in conn.execute(select(vr).where(vr.c.order_id.in_(open_ids))).mappings():
