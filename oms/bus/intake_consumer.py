@@ -22,6 +22,7 @@ topology; unacknowledged deliveries return to the queue and come back redelivere
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import threading
@@ -313,6 +314,7 @@ class IntakeConsumer:
         """On the consumer's thread. Ignores deliveries already settled or of an old session."""
         if session is not self._session or not session.channel.is_open:
             return
+        acks: list[int] = []
         for tag, settlement in items:
             pending = session.outstanding.pop(tag, None)
             if pending is None:
@@ -322,8 +324,10 @@ class IntakeConsumer:
                 continue
             if isinstance(settlement, DeadLetter):
                 self._publish_dead_letter(session, pending, settlement.reason)
-            session.channel.basic_ack(tag)
+            acks.append(tag)
             self._attempts.forget(pending.key)
+        if acks:
+            _ack_tags(session, acks)
 
     def _publish_dead_letter(self, session: _Session, pending: _Pending, reason: str) -> None:
         """Republish to the dead-letter queue and wait for the broker's confirm. A failure
@@ -340,3 +344,21 @@ class IntakeConsumer:
             mandatory=True,
         )
         log.warning("AMQP intake: dead-lettered a message (%s)", reason)
+
+
+def _ack_tags(session: _Session, tags: list[int]) -> None:
+    """Acknowledge ``tags`` (settled, no longer outstanding) with as few frames as possible:
+    one ``basic.ack`` with ``multiple`` for those below every delivery still outstanding (it
+    covers every unacknowledged delivery up to its tag: there are no others below), one each
+    for the rest. A committed batch of hundreds is then one frame, not hundreds."""
+    tags.sort()
+    lowest_outstanding = min(session.outstanding, default=None)
+    below = len(tags) if lowest_outstanding is None else bisect.bisect_left(
+        tags, lowest_outstanding)
+    channel = session.channel
+    if below > 1:
+        channel.basic_ack(tags[below - 1], multiple=True)
+    else:
+        below = 0
+    for tag in tags[below:]:
+        channel.basic_ack(tag)

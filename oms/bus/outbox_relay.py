@@ -86,6 +86,9 @@ class OutboxRelay:
         self._cursor = 0
         self._verified: set[str] = set()
         self._probing: int | None = None
+        self._caught_up = False
+        """The last read found fewer rows than it asked for: nothing more is pending until
+        the next wake-up (the core wakes the relay after every commit that wrote rows)."""
 
     # --- any thread ---------------------------------------------------------------------------
 
@@ -158,6 +161,7 @@ class OutboxRelay:
             if self._stopping.wait(backoff):
                 break
             backoff = min(backoff * 2, self._reconnect_max_s)
+        self._rows.close()
 
     def _on_connection_open(self, connection: Any) -> None:
         if self._stopping.is_set():
@@ -224,15 +228,17 @@ class OutboxRelay:
         picks up anything a missed wake-up left behind)."""
         if not self._ready.is_set():
             return
+        self._flush()
         if not self._inflight and self._probing is None:
-            self._flush()
             self._cursor = 0
+        self._caught_up = False
         self._pump()
         self._finish_if_drained()
         self._schedule_tick()
 
     def _on_wake(self) -> None:
         self._wake_requested.clear()
+        self._caught_up = False
         self._pump()
 
     def _pump(self) -> None:
@@ -247,6 +253,7 @@ class OutboxRelay:
         except SQLAlchemyError as error:
             log.warning("outbox relay: cannot read the outbox (%s); retrying", error)
             return
+        self._caught_up = len(rows) < free
         for row in rows:
             if row.exchange not in self._verified:
                 self._probe(row)
@@ -271,11 +278,14 @@ class OutboxRelay:
                 self._published.append(row.id)
             else:
                 self._failed[row.id] = "the broker refused the message (basic.nack)"
-        if len(self._published) >= self._mark_batch or not self._inflight or self._failed:
+        # Marks are written per ``mark_batch`` rows, on failures, and at every tick (each a
+        # transaction and a WAL flush of its own; a row published but not yet marked is only
+        # published again after a crash, and consumers drop duplicates by event_id).
+        if len(self._published) >= self._mark_batch or self._failed:
             self._flush()
         if self._stopping.is_set():
             self._finish_if_drained()
-        else:
+        elif not self._caught_up:
             self._pump()
 
     def _confirmed_tags(self, delivery_tag: int, multiple: bool) -> list[int]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, update
+from sqlalchemy import Connection, Engine, Table, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from oms.store import order_repository as orders_repo
@@ -42,6 +42,14 @@ UNMATCHED = _t(UnmatchedReport)
 FIX_MESSAGES = _t(FixMessage)
 KILL_SWITCHES = _t(KillSwitch)
 BREAKERS = _t(AccountBreaker)
+
+_SET_VENUE_REQUEST_STATES = text(
+    # One statement for the whole batch (an UPDATE per row cost a round trip each).
+    "UPDATE venue_requests AS r SET state = CAST(s.state AS venue_request_state)"
+    " FROM unnest(CAST(:venues AS text[]), CAST(:ids AS text[]), CAST(:states AS text[]))"
+    " AS s(venue, venue_cl_ord_id, state)"
+    " WHERE r.venue = s.venue AND r.venue_cl_ord_id = s.venue_cl_ord_id"
+)
 
 
 @dataclass(slots=True)
@@ -85,6 +93,9 @@ class Batch:
     breakers: list[dict[str, Any]] = field(default_factory=list)
     operator_results: list[tuple[int, str]] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    deliveries: list[Any] = field(default_factory=list)
+    """AMQP deliveries (``IntakeDelivery``) applied by this batch: acknowledged together after
+    the commit and the other effects (``ack_all``: one hop to the consumer's thread)."""
     on_rollback: list[Callable[[], None]] = field(default_factory=list)
 
     def position(self, account: str, symbol: str) -> PositionDelta:
@@ -126,16 +137,11 @@ class Batch:
         if self.venue_requests:
             conn.execute(VENUE_REQUESTS.insert(), self.venue_requests)
         if self.venue_request_states:
-            conn.execute(
-                update(VENUE_REQUESTS)
-                .where(VENUE_REQUESTS.c.venue == bindparam("b_venue"))
-                .where(VENUE_REQUESTS.c.venue_cl_ord_id == bindparam("b_id"))
-                .values(state=bindparam("b_state")),
-                [
-                    {"b_venue": v, "b_id": i, "b_state": s}
-                    for (v, i), s in self.venue_request_states.items()
-                ],
-            )
+            states = self.venue_request_states
+            conn.execute(_SET_VENUE_REQUEST_STATES, {
+                "venues": [v for v, _ in states], "ids": [i for _, i in states],
+                "states": list(states.values()),
+            })
         if self.watermarks:
             stmt = pg_insert(WATERMARKS)
             conn.execute(

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from oms.bus.command_decoder import DeadLetter
-from oms.bus.intake_consumer import IntakeDelivery
+from oms.bus.intake_consumer import IntakeDelivery, ack_all
 from oms.engine.batch import WATERMARKS, Batch, commit
 from oms.engine.client_sessions import ClientSessions
 from oms.engine.handlers import Handlers
@@ -189,6 +189,9 @@ class Core:
                 effect()
             except Exception:
                 log.exception("effect after commit failed")
+        if batch.deliveries:
+            ack_all(batch.deliveries)
+        handlers.state.forget_closed([*batch.new_orders, *batch.changed_orders])
         if batch.outbox:
             self._on_committed()
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from fix_gateway import venue_orders as fixmsg
+from oms.bus.intake_consumer import IntakeDelivery
 from oms.domain.order_events import OrderEvent, Outcome
 from oms.domain.order_inputs import (
     ExpireOrder,
@@ -62,6 +63,7 @@ from oms.engine.ids import IdAllocator
 from oms.engine.inputs import OperatorCommandReceived, VenueMessage, VenueSessionChanged
 from oms.engine.operator_commands import apply_operator_command, effective_limits, mass_cancel
 from oms.engine.order_rows import order_from_row, order_row
+from oms.engine.replays import recorded_requests
 from oms.engine.state import CoreState, VenueRequestRef
 from oms.engine.venue_throttle import OutboundThrottle
 from oms.metrics import GatewayMetrics
@@ -146,14 +148,8 @@ class Handlers:
                 keys.append((command.origin, command.cl_ord_id))
         self._replayed = set()
         if keys:
-            table = orders_repo.CLIENT_REQUESTS
             with self.ctx.engine.connect() as conn:
-                rows = conn.execute(
-                    select(table.c.origin, table.c.cl_ord_id).where(
-                        table.c.cl_ord_id.in_([k[1] for k in keys])
-                    )
-                )
-                self._replayed = {(r.origin, r.cl_ord_id) for r in rows} & set(keys)
+                self._replayed = recorded_requests(conn, keys)
         for venue, venue_id in self._sent_ok:
             batch.venue_request_states[(venue, venue_id)] = "sent"
         self._sent_ok = []
@@ -194,7 +190,9 @@ class Handlers:
         self._ack(batch, delivery)
 
     def _ack(self, batch: Batch, delivery: Any) -> None:
-        if delivery is not None:
+        if isinstance(delivery, IntakeDelivery):
+            batch.deliveries.append(delivery)  # acked together after the commit
+        elif delivery is not None:
             batch.after_commit.append(delivery.ack)
 
     def _entitlement(self, request: ClientRequest) -> str | None:
@@ -292,17 +290,9 @@ class Handlers:
     def _risk_context(self, account: str, symbol: str, instrument: Instrument,
                       limits: RiskLimits) -> RiskContext:
         ref = self.ctx.reference_price(symbol)
-        buy = sell = Decimal(0)
-        open_count = 0
-        for o in self.state.orders.values():
-            if o.account != account or not o.is_open:
-                continue
-            open_count += 1
-            if o.symbol == symbol:
-                if o.side.sign > 0:
-                    buy += o.leaves_qty
-                else:
-                    sell += o.leaves_qty
+        exposure = self.state.exposure  # kept up to date by _record: O(1), not a scan
+        open_count = exposure.open_orders(account)
+        buy, sell = exposure.open_leaves(account, symbol)
         return RiskContext(
             limits=limits, instrument=instrument,
             reference=ReferencePrice(ref[0], ref[1]) if ref else None,
@@ -499,6 +489,7 @@ class Handlers:
                 *, is_new: bool = False) -> None:
         if outcome.refused or outcome.duplicate:
             return
+        self.state.exposure.update(order)
         for event in outcome.events:
             self._count(event)
             if event.text is None and event.order_id is not None:

@@ -4,6 +4,7 @@ of it only inside one batch)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -20,10 +21,12 @@ from oms.domain.risk import (
     RateWindows,
 )
 from oms.domain.values import KillScope
+from oms.engine.exposure import OpenExposure
 from oms.engine.order_rows import order_from_row
 from oms.store import order_repository as orders_repo
 from oms.store.models import AccountBreaker, Position, VenueRequest
 from oms.store.models import KillSwitch as KillSwitchRow
+from oms.store.order_repository import TERMINAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class CoreState:
     breakers: dict[str, ExecutionBreaker] = field(default_factory=dict)
     windows: dict[str, RateWindows] = field(default_factory=dict)
     duplicates: dict[str, DuplicateOrderGuard] = field(default_factory=dict)
+    exposure: OpenExposure = field(default_factory=OpenExposure)
+    """Open order count and leaves per account: updated on every change to an order."""
 
     def breaker(self, account: str) -> ExecutionBreaker:
         b = self.breakers.get(account)
@@ -77,7 +82,23 @@ class CoreState:
     def adopt(self, order: Order, row_version: int) -> None:
         self.orders[order.order_id] = order
         self.row_versions[order.order_id] = row_version
+        self.exposure.update(order)
         self.by_request[(order.origin, order.cl_ord_id)] = order.order_id
+
+    def forget_closed(self, order_ids: Iterable[str]) -> None:
+        """Drop orders in a terminal status from memory once their batch has committed.
+
+        Memory then holds what a reload from Postgres gives (``load_state`` reads the orders
+        not in a terminal status), so scans of the open orders (risk exposure, mass cancels)
+        stay proportional to the open orders, not to every order since the start. A late
+        message about a dropped order reads it back from the database (``Handlers._order``),
+        as after a restart; request indexes are kept, as they would be found there too."""
+        for order_id in order_ids:
+            order = self.orders.get(order_id)
+            if order is not None and order.status.value in TERMINAL:
+                self.exposure.update(order)
+                del self.orders[order_id]
+                self.row_versions.pop(order_id, None)
 
     def open_orders_of(self, account: str) -> list[Order]:
         return [o for o in self.orders.values() if o.account == account and o.is_open]

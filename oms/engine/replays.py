@@ -1,0 +1,29 @@
+"""Which client requests of a batch were recorded before (duplicates and broker redeliveries).
+
+One statement per batch, whatever its size, and by the primary key (origin, cl_ord_id): the
+pairs are passed as two arrays and joined, so the statement text never changes (PostgreSQL
+keeps it prepared) and each pair is one index probe. Looking up ``cl_ord_id`` alone, the
+second column of that key, scanned the whole table once per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, text
+
+_RECORDED = text(
+    "SELECT c.origin, c.cl_ord_id"
+    " FROM unnest(CAST(:origins AS text[]), CAST(:cl_ord_ids AS text[])) AS k(origin, cl_ord_id)"
+    " JOIN client_requests AS c ON c.origin = k.origin AND c.cl_ord_id = k.cl_ord_id"
+)
+
+
+def recorded_requests(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (origin, cl_ord_id) pairs of ``keys`` that ``client_requests`` already holds."""
+    if not keys:
+        return set()
+    rows = conn.execute(
+        _RECORDED, {"origins": [k[0] for k in keys], "cl_ord_ids": [k[1] for k in keys]}
+    )
+    return {(r.origin, r.cl_ord_id) for r in rows}
