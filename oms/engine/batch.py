@@ -124,14 +124,19 @@ class Batch:
 
     # -- the one transaction --------------------------------------------------------------
 
-    def write(self, conn: Connection) -> None:
+    def write(self, conn: Connection, *, versions_checked: bool = False,
+              returning_done: bool = False) -> None:
+        """Every row of the batch. ``versions_checked``: ``check_versions`` of the changed
+        orders ran already; ``returning_done``: ``write_returning`` ran already (the core does
+        both first, then sends this in pipeline mode, where nothing may wait for results)."""
         orders_repo.insert_orders(conn, list(self.new_orders.values()))
-        orders_repo.update_orders(conn, list(self.changed_orders.values()))
+        orders_repo.update_orders(conn, list(self.changed_orders.values()),
+                                  checked=versions_checked)
         if self.client_requests:
             conn.execute(orders_repo.CLIENT_REQUESTS.insert(), self.client_requests)
         orders_repo.append_events(conn, self.events)
         if self.executions:
-            conn.execute(EXECUTIONS.insert(), self.executions)
+            conn.execute(EXECUTIONS.insert().inline(), self.executions)
         if self.positions:
             self._write_positions(conn)
         if self.venue_requests:
@@ -161,8 +166,10 @@ class Batch:
             (OUTBOX, self.outbox), (UNMATCHED, self.unmatched), (FIX_MESSAGES, self.fix_messages),
         ):
             if rows:
-                conn.execute(table.insert(), rows)
-        if self.client_outbox:
+                # inline: no RETURNING of the generated id, even for a single row (the core
+                # writes in pipeline mode, where no statement may wait for results)
+                conn.execute(table.insert().inline(), rows)
+        if self.client_outbox and not returning_done:
             self._write_client_outbox(conn)
         for table, rows, keys in (
             (KILL_SWITCHES, self.kill_switches, ["scope", "key"]),
@@ -179,6 +186,11 @@ class Batch:
             mark_processed(conn, command_id, result, self.now)
         if self.client_outbox_sent:
             self._mark_client_outbox_sent(conn)
+
+    def write_returning(self, conn: Connection) -> None:
+        """The statements whose results the batch needs back (client-outbox row ids)."""
+        if self.client_outbox:
+            self._write_client_outbox(conn)
 
     def _write_client_outbox(self, conn: Connection) -> None:
         """Insert the rows owed to FIX clients, keeping each row's id: the sender reports what

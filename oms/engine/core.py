@@ -23,8 +23,9 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from oms.bus.command_decoder import DeadLetter
 from oms.bus.intake_consumer import IntakeDelivery, ack_all
-from oms.engine.batch import WATERMARKS, Batch, commit
+from oms.engine.batch import WATERMARKS, Batch
 from oms.engine.client_sessions import ClientSessions
+from oms.engine.core_db import CoreDatabase
 from oms.engine.handlers import Handlers
 from oms.engine.inputs import (
     OperatorCommandReceived,
@@ -80,6 +81,8 @@ class Core:
         self.ready = threading.Event()
         self._stop = threading.Event()
         self._last_tick = 0.0
+        self._db = CoreDatabase(engine)
+        """The core's own connections: no pool checkout (ping, reset) per batch."""
         self._committed_seq: dict[str, int] = {}
         """Last inbound MsgSeqNum committed per venue: where to rewind after a failed commit."""
 
@@ -121,6 +124,7 @@ class Core:
                 stop.set()
             if items:
                 self._process(items)
+        self._db.discard()
 
     def _reload_until_it_works(self, stop: threading.Event) -> None:
         delay = 0.5
@@ -152,7 +156,7 @@ class Core:
         now = self._clock()
         batch = Batch(now=now)
         try:
-            handlers.begin(batch, items)
+            handlers.begin(batch, items, self._db.reader())
         except (SQLAlchemyError, DBAPIError) as exc:
             self._not_committed(items, exc)
             return
@@ -176,7 +180,7 @@ class Core:
         self._metrics.inbox_depth.set(self._inbox.qsize())
         started = time.perf_counter_ns()
         try:
-            commit(self._engine, batch)
+            self._db.commit(batch)
         except (SQLAlchemyError, DBAPIError, ConcurrentUpdateError) as exc:
             self._not_committed(items, exc)
             return
@@ -202,6 +206,7 @@ class Core:
         messages in this batch are rewound to the last committed sequence number, so the venue
         resends them after the reconnection (duplicates are dropped by ExecID)."""
         self._metrics.commit_failures.inc()
+        self._db.discard()
         log.error("batch of %d inputs not committed (%s): reloading state", len(items), exc)
         venues: set[str] = set()
         for item in items:

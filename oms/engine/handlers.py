@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from fix_gateway import venue_orders as fixmsg
 from oms.bus.intake_consumer import IntakeDelivery
@@ -139,7 +139,9 @@ class Handlers:
 
     # -- batch start: prefetch what the inputs will need from the database ------------------
 
-    def begin(self, batch: Batch, items: list[object]) -> None:
+    def begin(self, batch: Batch, items: list[object], conn: Connection | None = None) -> None:
+        """Look up what the batch's inputs need from the database (on ``conn``, the core's
+        reading connection, else a pooled one)."""
         keys: list[tuple[str, str]] = []
         for item in items:
             command = getattr(item, "command", None)
@@ -147,9 +149,11 @@ class Handlers:
                           | InvalidRequest):
                 keys.append((command.origin, command.cl_ord_id))
         self._replayed = set()
-        if keys:
-            with self.ctx.engine.connect() as conn:
-                self._replayed = recorded_requests(conn, keys)
+        if keys and conn is not None:
+            self._replayed = recorded_requests(conn, keys)
+        elif keys:
+            with self.ctx.engine.connect() as pooled:
+                self._replayed = recorded_requests(pooled, keys)
         for venue, venue_id in self._sent_ok:
             batch.venue_request_states[(venue, venue_id)] = "sent"
         self._sent_ok = []

@@ -41,24 +41,20 @@ def insert_orders(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         conn.execute(ORDERS.insert(), [dict(r) for r in rows])
 
 
-def update_orders(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+def update_orders(
+    conn: Connection, rows: Sequence[Mapping[str, Any]], *, checked: bool = False
+) -> None:
     """Write new state for orders read at ``row["version"]``; bumps each version by one.
 
     Two statements per batch: lock the rows and compare their versions (so a stale row is named
-    exactly), then one executemany UPDATE that can no longer miss.
+    exactly), then one executemany UPDATE that can no longer miss. ``checked``: the caller has
+    already run ``check_versions`` in this transaction (the core does, then sends the rest of
+    its batch in pipeline mode, where no statement can wait for results).
     """
     if not rows:
         return
-    expected = {row["order_id"]: row["version"] for row in rows}
-    lock = (
-        select(ORDERS.c.order_id, ORDERS.c.version)
-        .where(ORDERS.c.order_id.in_(expected))
-        .with_for_update()
-    )
-    current = {row.order_id: row.version for row in conn.execute(lock)}
-    stale = sorted(oid for oid, version in expected.items() if current.get(oid) != version)
-    if stale:
-        raise ConcurrentUpdateError(stale)
+    if not checked:
+        check_versions(conn, rows)
     stmt = (
         update(ORDERS)
         .where(ORDERS.c.order_id == bindparam("b_order_id"))
@@ -72,6 +68,23 @@ def update_orders(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         for row in rows
     ]
     conn.execute(stmt, params)
+
+
+def check_versions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Lock the orders of ``rows`` (FOR UPDATE, to the end of the transaction) and raise
+    ``ConcurrentUpdateError`` naming those whose version is not ``row["version"]``."""
+    if not rows:
+        return
+    expected = {row["order_id"]: row["version"] for row in rows}
+    lock = (
+        select(ORDERS.c.order_id, ORDERS.c.version)
+        .where(ORDERS.c.order_id.in_(expected))
+        .with_for_update()
+    )
+    current = {row.order_id: row.version for row in conn.execute(lock)}
+    stale = sorted(oid for oid, version in expected.items() if current.get(oid) != version)
+    if stale:
+        raise ConcurrentUpdateError(stale)
 
 
 def get_order(conn: Connection, order_id: str) -> dict[str, Any] | None:
