@@ -178,6 +178,7 @@ class Gateway:
         if not self.core.ready.wait(60):
             raise RuntimeError("the core did not load its state within 60s")
         self._start_venues()
+        self._wait_for_venues(timeout_s=15.0)
         self.clients.start(self.core.put, self._watermarks("client:"))
         self.operators.start()
         self.intake.start()
@@ -191,6 +192,18 @@ class Gateway:
                                        f.engine.listen_address)
             self.health.start()
         log.info("gateway started")
+
+    def _wait_for_venues(self, timeout_s: float) -> None:
+        """Let venue sessions log on before commands flow: after a restart the queue holds
+        commands that would otherwise all be rejected as "venue not connected"."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(self.sender.is_logged_on(v) for v in self.venue_keys):
+                return
+            time.sleep(0.05)
+        down = [v for v in self.venue_keys if not self.sender.is_logged_on(v)]
+        log.warning("starting without venue(s) %s: their orders are rejected until they log on",
+                    ", ".join(down))
 
     def _start_venues(self) -> None:
         f = self.settings.file
