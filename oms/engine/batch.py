@@ -9,9 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, text, update
+from sqlalchemy import Connection, Engine, Table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from oms.engine import batch_sql
 from oms.store import order_repository as orders_repo
 from oms.store.models import (
     AccountBreaker,
@@ -43,11 +44,20 @@ FIX_MESSAGES = _t(FixMessage)
 KILL_SWITCHES = _t(KillSwitch)
 BREAKERS = _t(AccountBreaker)
 
-_SET_VENUE_REQUEST_STATES = text(
+_ORDER_UPDATE = ("order_id", *orders_repo.UPDATABLE_COLUMNS)
+_ADD_TO_POSITION = (
+    "ON CONFLICT (account, symbol) DO UPDATE SET"
+    " net_qty = positions.net_qty + excluded.net_qty,"
+    " bought_qty = positions.bought_qty + excluded.bought_qty,"
+    " sold_qty = positions.sold_qty + excluded.sold_qty,"
+    " bought_notional = positions.bought_notional + excluded.bought_notional,"
+    " sold_notional = positions.sold_notional + excluded.sold_notional,"
+    " updated_at = excluded.updated_at"
+)
+_SET_VENUE_REQUEST_STATES = (
     # One statement for the whole batch (an UPDATE per row cost a round trip each).
     "UPDATE venue_requests AS r SET state = CAST(s.state AS venue_request_state)"
-    " FROM unnest(CAST(:venues AS text[]), CAST(:ids AS text[]), CAST(:states AS text[]))"
-    " AS s(venue, venue_cl_ord_id, state)"
+    " FROM unnest(%s::text[], %s::text[], %s::text[]) AS s(venue, venue_cl_ord_id, state)"
     " WHERE r.venue = s.venue AND r.venue_cl_ord_id = s.venue_cl_ord_id"
 )
 
@@ -129,46 +139,35 @@ class Batch:
         """Every row of the batch. ``versions_checked``: ``check_versions`` of the changed
         orders ran already; ``returning_done``: ``write_returning`` ran already (the core does
         both first, then sends this in pipeline mode, where nothing may wait for results)."""
-        orders_repo.insert_orders(conn, list(self.new_orders.values()))
-        orders_repo.update_orders(conn, list(self.changed_orders.values()),
-                                  checked=versions_checked)
-        if self.client_requests:
-            conn.execute(orders_repo.CLIENT_REQUESTS.insert(), self.client_requests)
-        orders_repo.append_events(conn, self.events)
-        if self.executions:
-            conn.execute(EXECUTIONS.insert().inline(), self.executions)
-        if self.positions:
-            self._write_positions(conn)
-        if self.venue_requests:
-            conn.execute(VENUE_REQUESTS.insert(), self.venue_requests)
-        if self.venue_request_states:
-            states = self.venue_request_states
-            conn.execute(_SET_VENUE_REQUEST_STATES, {
-                "venues": [v for v, _ in states], "ids": [i for _, i in states],
-                "states": list(states.values()),
-            })
-        if self.watermarks:
-            stmt = pg_insert(WATERMARKS)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["session_id"],
-                    set_={
-                        "last_inbound_seq": stmt.excluded.last_inbound_seq,
-                        "updated_at": stmt.excluded.updated_at,
-                    },
-                ),
-                [
-                    {"session_id": s, "last_inbound_seq": n, "updated_at": self.now}
-                    for s, n in self.watermarks.items()
-                ],
-            )
+        writes = batch_sql.Writes()
+        writes.insert(orders_repo.ORDERS, list(self.new_orders.values()))
+        if self.changed_orders:
+            changed = list(self.changed_orders.values())
+            if not versions_checked:
+                orders_repo.check_versions(conn, changed)
+            writes.update(orders_repo.ORDERS, "order_id", [
+                {c: row[c] for c in _ORDER_UPDATE} for row in changed
+            ], extra="version = t.version + 1")
+        writes.insert(orders_repo.CLIENT_REQUESTS, self.client_requests)
+        writes.insert(orders_repo.ORDER_EVENTS, self.events)
+        writes.insert(EXECUTIONS, self.executions)
+        writes.insert(POSITIONS, self._position_rows(), on_conflict=_ADD_TO_POSITION)
+        writes.insert(VENUE_REQUESTS, self.venue_requests)
+        writes.insert(WATERMARKS, [
+            {"session_id": s, "last_inbound_seq": n, "updated_at": self.now}
+            for s, n in self.watermarks.items()
+        ], on_conflict="ON CONFLICT (session_id) DO UPDATE SET last_inbound_seq ="
+                       " excluded.last_inbound_seq, updated_at = excluded.updated_at")
         for table, rows in (
             (OUTBOX, self.outbox), (UNMATCHED, self.unmatched), (FIX_MESSAGES, self.fix_messages),
         ):
-            if rows:
-                # inline: no RETURNING of the generated id, even for a single row (the core
-                # writes in pipeline mode, where no statement may wait for results)
-                conn.execute(table.insert().inline(), rows)
+            writes.insert(table, rows)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        writes.execute(cursor)
+        if self.venue_request_states:  # after: it may follow rows of earlier batches only
+            states = self.venue_request_states
+            cursor.execute(_SET_VENUE_REQUEST_STATES, (
+                [v for v, _ in states], [i for _, i in states], list(states.values())))
         if self.client_outbox and not returning_done:
             self._write_client_outbox(conn)
         for table, rows, keys in (
@@ -208,32 +207,16 @@ class Batch:
             .values(sent_at=self.now)
         )
 
-    def _write_positions(self, conn: Connection) -> None:
-        stmt = pg_insert(POSITIONS)
-        excluded = stmt.excluded
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["account", "symbol"],
-                set_={
-                    "net_qty": POSITIONS.c.net_qty + excluded.net_qty,
-                    "bought_qty": POSITIONS.c.bought_qty + excluded.bought_qty,
-                    "sold_qty": POSITIONS.c.sold_qty + excluded.sold_qty,
-                    "bought_notional": POSITIONS.c.bought_notional + excluded.bought_notional,
-                    "sold_notional": POSITIONS.c.sold_notional + excluded.sold_notional,
-                    "updated_at": excluded.updated_at,
-                },
-            ),
-            [
-                {
-                    "account": account, "symbol": symbol,
-                    "net_qty": d.bought_qty - d.sold_qty, "bought_qty": d.bought_qty,
-                    "sold_qty": d.sold_qty, "bought_notional": d.bought_notional,
-                    "sold_notional": d.sold_notional, "updated_at": self.now,
-                }
-                for (account, symbol), d in self.positions.items()
-            ],
-        )
-
+    def _position_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "account": account, "symbol": symbol,
+                "net_qty": d.bought_qty - d.sold_qty, "bought_qty": d.bought_qty,
+                "sold_qty": d.sold_qty, "bought_notional": d.bought_notional,
+                "sold_notional": d.sold_notional, "updated_at": self.now,
+            }
+            for (account, symbol), d in self.positions.items()
+        ]
 
 def commit(engine: Engine, batch: Batch) -> None:
     """Write the batch in one transaction. Raises on failure; nothing is then visible."""

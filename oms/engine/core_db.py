@@ -18,13 +18,28 @@ connects again. Durability is unchanged: the transaction commits with the server
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from oms.engine.batch import Batch
 from oms.store import order_repository as orders_repo
+
+_LOCK_VERSIONS = "SELECT order_id, version FROM orders WHERE order_id = ANY(%s) FOR UPDATE"
+
+
+def _check_versions(cursor: Any, rows: Iterable[dict[str, Any]]) -> None:
+    """``order_repository.check_versions`` straight on the driver: lock the changed orders and
+    refuse the batch if one was changed since it was read."""
+    expected = {row["order_id"]: row["version"] for row in rows}
+    cursor.execute(_LOCK_VERSIONS, (list(expected),))
+    current = dict(cursor.fetchall())
+    stale = sorted(oid for oid, version in expected.items() if current.get(oid) != version)
+    if stale:
+        raise orders_repo.ConcurrentUpdateError(stale)
 
 
 class CoreDatabase:
@@ -47,13 +62,18 @@ class CoreDatabase:
             self._writer = self._engine.connect()
         conn = self._writer
         try:
-            if batch.changed_orders:
-                orders_repo.check_versions(conn, list(batch.changed_orders.values()))
-            batch.write_returning(conn)
+            if not conn.in_transaction():
+                conn.begin()  # else a batch of raw statements only would never be committed
             driver: Any = conn.connection.driver_connection
+            if batch.changed_orders:
+                _check_versions(driver.cursor(), batch.changed_orders.values())
+            batch.write_returning(conn)
             with driver.pipeline():
                 batch.write(conn, versions_checked=True, returning_done=True)
                 conn.commit()
+        except psycopg.Error as exc:  # raised outside SQLAlchemy: the core handles its errors
+            self.discard()
+            raise DBAPIError("batch commit", None, exc) from exc
         except BaseException:
             self.discard()
             raise

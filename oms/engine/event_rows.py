@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -14,6 +15,14 @@ from oms.domain.orders import Order
 from oms.domain.values import ExecType, OrdStatus, RejectSource
 
 EVENTS_EXCHANGE = "oms.events"
+_RANDOM = random.Random()  # seeded from os.urandom when created
+
+
+def new_event_id() -> uuid.UUID:
+    """A random (version 4) UUID from a generator seeded once from the OS, not ``uuid4``:
+    that reads ``os.urandom`` for every id, a system call that gives up the GIL, and the core
+    makes three ids per order. Event ids must be unique, not unpredictable."""
+    return uuid.UUID(int=_RANDOM.getrandbits(128), version=4)
 
 
 def event_body(event: OrderEvent, event_id: uuid.UUID) -> dict[str, Any]:
@@ -41,7 +50,7 @@ def event_rows(
     event: OrderEvent, cause: dict[str, Any], now: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(order_events row, outbox row) for one event."""
-    event_id = uuid.uuid4()
+    event_id = new_event_id()
     body = event_body(event, event_id)
     audit = {
         "event_id": event_id, "order_id": event.order_id, "seq": event.seq,
@@ -66,7 +75,7 @@ def orderless_body_rows(
     fields: ``order_id`` is null) or, for a cancel/replace the order cannot take, the order
     itself (its identity and current state, unchanged; ``seq`` stays null as nothing changed).
     """
-    event_id = uuid.uuid4()
+    event_id = new_event_id()
     is_order = isinstance(subject, Order)
     side = getattr(subject, "side", None)
     symbol = getattr(subject, "symbol", None)

@@ -101,6 +101,11 @@ def test_a_batch_with_one_row_of_each_kind_commits_whole(db_engine: Engine) -> N
     assert batch.client_outbox[0]["id"] > 0  # the id came back before the pipeline
     assert _count(db_engine, "SELECT version FROM orders WHERE order_id = :o",
                   o=changed["order_id"]) == 2
+    with db_engine.connect() as conn:
+        body, side = conn.execute(text(
+            "SELECT e.body, x.side FROM order_events e, executions x"
+            " WHERE e.order_id = 'N' || :t AND x.exec_id = 'E' || :t"), {"t": token}).one()
+    assert (body, side) == ({"seq": 1}, "buy")  # JSON as written, enums by value
     for sql in (
         "SELECT count(*) FROM orders WHERE order_id = 'N' || :t",
         "SELECT count(*) FROM client_requests WHERE cl_ord_id = 'c-N' || :t",
@@ -154,3 +159,37 @@ def test_a_stale_order_version_is_refused(db_engine: Engine) -> None:
             db.commit(batch)
     finally:
         db.discard()
+
+
+def test_a_lost_connection_is_a_database_error_and_the_next_batch_reconnects(
+    db_engine: Engine, database_url: str
+) -> None:
+    """The core catches SQLAlchemy's errors: what the driver raises directly is reported as one."""
+    from sqlalchemy import create_engine
+
+    name = f"core-db-test-{uuid.uuid4().hex[:8]}"
+    engine = create_engine(database_url, connect_args={"application_name": name})
+    db = CoreDatabase(engine)
+    token = uuid.uuid4().hex[:8]
+    try:
+        first = Batch(now=NOW)
+        first.save_order(_order(f"L{token}"), is_new=True)
+        db.commit(first)
+        from oms.engine.replays import recorded_requests
+
+        recorded_requests(db.reader(), [("amqp:DEMO1", "nothing")])
+        with db_engine.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                              " WHERE application_name = :n"), {"n": name})
+        with pytest.raises(SQLAlchemyError):
+            recorded_requests(db.reader(), [("amqp:DEMO1", "nothing")])
+        lost = Batch(now=NOW)
+        lost.save_order(_order(f"M{token}"), is_new=True)
+        with pytest.raises(SQLAlchemyError):
+            db.commit(lost)
+        db.commit(lost)  # on a new connection
+        assert _count(db_engine, "SELECT count(*) FROM orders WHERE order_id = 'M' || :t",
+                      t=token) == 1
+    finally:
+        db.discard()
+        engine.dispose()
