@@ -68,6 +68,7 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         self._venues = dict(venues)
         self._sink = sink
         self._next_target_seq = dict(next_target_seq)
+        self._up: set[str] = set()
 
     @_guarded
     def onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802 - quickfix API
@@ -93,10 +94,18 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         venue = self._venues.get(SessionKey.of(session_id))
         if venue is None:
             return
+        if logged_on:
+            self._up.add(venue)
+        else:
+            self._up.discard(venue)
         session = fix.Session.lookupSession(session_id)
         sender = session.getExpectedSenderNum() if session is not None else 0
         target = session.getExpectedTargetNum() if session is not None else 0
         self._sink(VenueSessionChanged(venue, logged_on, sender, target))
+
+    def is_logged_on(self, venue: str) -> bool:
+        """As quickfix's onLogon/onLogout last said (no call into quickfix)."""
+        return venue in self._up
 
     def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         return None
@@ -135,8 +144,16 @@ class VenueSender:
     def __init__(self, sessions: Mapping[str, SessionKey]) -> None:
         self._sessions = {venue: key.session_id() for venue, key in sessions.items()}
         self._begin = {venue: key.begin_string for venue, key in sessions.items()}
+        self._application: VenueApplication | None = None
+
+    def follow(self, application: VenueApplication) -> None:
+        """Answer ``is_logged_on`` from ``application``'s logon and logout callbacks: the core
+        asks for every order, and two calls into quickfix per order each gave up the GIL."""
+        self._application = application
 
     def is_logged_on(self, venue: str) -> bool:
+        if self._application is not None:
+            return self._application.is_logged_on(venue)
         session_id = self._sessions.get(venue)
         if session_id is None:
             return False

@@ -212,6 +212,7 @@ class Gateway:
             {key: name for name, key in self.venue_keys.items()}, self.core.put,
             {v: n + 1 for v, n in watermarks.items()},
         )
+        self.sender.follow(app)
         data_dir = Path(f.engine.data_dir)
         today = datetime.now(UTC).date()
         session_settings = venue_initiator_settings(list(f.venues), data_dir, today)
