@@ -259,6 +259,38 @@ def health(url: str, timeout: float) -> None:
         raise click.ClickException(f"{url}: unhealthy ({exc})") from None
 
 
+@main.command()
+@click.option("--quick", is_flag=True, help="shorter runs: under two minutes in all")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="write every figure to FILE, and a PNG plot beside it")
+@click.option("--rate", default=500.0, show_default=True,
+              help="offered orders per second of the latency runs")
+@click.option("--orders", type=int, default=None,
+              help="orders per throughput run [default: 5000 with --quick, else 20000]")
+@click.option("--seconds", type=float, default=None,
+              help="length of each latency run [default: 10 with --quick, else 30]")
+@click.option("--profile", is_flag=True,
+              help="profile the gateway with py-spy during the full path's throughput run")
+@click.option("--name", default="oms_bench", show_default=True,
+              help="the bench's own database, RabbitMQ vhost and Redis prefix")
+@click.option("--run-dir", type=click.Path(path_type=Path), default=Path("var/bench"),
+              show_default=True, help="settings file, logs and FIX stores of the run")
+def bench(quick: bool, json_path: Path | None, rate: float, orders: int | None,
+          seconds: float | None, profile: bool, name: str, run_dir: Path) -> None:
+    """Measure the bare quickfix loop, the full order path and the risk check in one run.
+
+    See docs/benchmarks.md for what is measured and how."""
+    from oms.bench.progress import stderr_echo
+    from oms.bench.runner import BenchOptions, run_bench
+
+    options = BenchOptions(quick=quick, rate=rate, orders=orders, seconds=seconds,
+                           json_path=json_path, name=name, run_dir=run_dir, profile=profile)
+    try:
+        run_bench(_settings(), options, stderr_echo, click.echo)
+    except Exception as exc:
+        raise click.ClickException(f"bench failed: {exc}") from exc
+
+
 main.add_command(admin_command)
 main.add_command(user_group)
 
