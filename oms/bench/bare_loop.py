@@ -91,7 +91,7 @@ class BareLoop:
             raise RuntimeError("the bare-loop acceptor did not start")
         settings = session_settings(initiator=True, port=self.port, data_dir=self.data_dir)
         store = fix.FileStoreFactory(settings)
-        self._initiator = fix.SocketInitiator(self.app, store, settings)
+        self._initiator = fix.ThreadedSocketInitiator(self.app, store, settings)
         self._keep = (settings, store)
         self._initiator.start()
         if not self.app.logged_on.wait(15):
