@@ -9,8 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
+import psycopg
 from sqlalchemy import Connection, Engine, Table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 
 from oms.engine import batch_sql
 from oms.store import order_repository as orders_repo
@@ -44,7 +46,7 @@ FIX_MESSAGES = _t(FixMessage)
 KILL_SWITCHES = _t(KillSwitch)
 BREAKERS = _t(AccountBreaker)
 
-_ORDER_UPDATE = ("order_id", *orders_repo.UPDATABLE_COLUMNS)
+_ORDER_UPDATE = ("order_id", "version", *orders_repo.UPDATABLE_COLUMNS)
 _ADD_TO_POSITION = (
     "ON CONFLICT (account, symbol) DO UPDATE SET"
     " net_qty = positions.net_qty + excluded.net_qty,"
@@ -136,18 +138,18 @@ class Batch:
 
     def write(self, conn: Connection, *, versions_checked: bool = False,
               returning_done: bool = False) -> None:
-        """Every row of the batch. ``versions_checked``: ``check_versions`` of the changed
-        orders ran already; ``returning_done``: ``write_returning`` ran already (the core does
-        both first, then sends this in pipeline mode, where nothing may wait for results)."""
+        """Every row of the batch. Changed orders are updated only from the version they were
+        read at, else the statement fails (``commit`` raises ``ConcurrentUpdateError``);
+        ``versions_checked``: the caller ran ``check_versions`` already. ``returning_done``:
+        ``write_returning`` ran already (the core sends this in pipeline mode, where nothing
+        may wait for results)."""
         writes = batch_sql.Writes()
         writes.insert(orders_repo.ORDERS, list(self.new_orders.values()))
         if self.changed_orders:
             changed = list(self.changed_orders.values())
-            if not versions_checked:
-                orders_repo.check_versions(conn, changed)
             writes.update(orders_repo.ORDERS, "order_id", [
                 {c: row[c] for c in _ORDER_UPDATE} for row in changed
-            ], extra="version = t.version + 1")
+            ], extra="version = t.version + 1", match=None if versions_checked else "version")
         writes.insert(orders_repo.CLIENT_REQUESTS, self.client_requests)
         writes.insert(orders_repo.ORDER_EVENTS, self.events)
         writes.insert(EXECUTIONS, self.executions)
@@ -222,5 +224,12 @@ def commit(engine: Engine, batch: Batch) -> None:
     """Write the batch in one transaction. Raises on failure; nothing is then visible."""
     if batch.is_empty():
         return
-    with engine.begin() as conn:
-        batch.write(conn)
+    try:
+        with engine.begin() as conn:
+            batch.write(conn)
+    except (DBAPIError, psycopg.Error) as exc:
+        if batch_sql.is_stale_version(exc):
+            raise orders_repo.ConcurrentUpdateError(sorted(batch.changed_orders)) from exc
+        if isinstance(exc, DBAPIError):
+            raise
+        raise DBAPIError("batch commit", None, exc) from exc  # the driver's, outside SQLAlchemy

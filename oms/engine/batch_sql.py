@@ -36,6 +36,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import Table
 
 
@@ -81,6 +82,8 @@ class Writes:
 
     parts: list[str] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
+    checks: list[tuple[int, int]] = field(default_factory=list)
+    """(part, rows it must change): the statement fails (division by zero) otherwise."""
 
     def insert(self, table: Table, rows: Sequence[Mapping[str, Any]],
                on_conflict: str = "") -> None:
@@ -98,29 +101,50 @@ class Writes:
             self.params.append(_document(group))
 
     def update(self, table: Table, key: str, rows: Sequence[Mapping[str, Any]],
-               extra: str = "") -> None:
+               extra: str = "", match: str | None = None) -> None:
         """``UPDATE table SET <each key of the rows but key> ... WHERE key matches``;
-        ``extra`` adds assignments (e.g. ``version = t.version + 1``)."""
+        ``extra`` adds assignments (e.g. ``version = t.version + 1``). With ``match`` (a
+        column), only rows whose ``match`` equals the given value change, and the statement
+        fails unless every row does: an optimistic version check with no read before it."""
         if not rows:
             return
         for keys, group in _by_keys(rows).items():
             _columns(table, keys)
-            assignments = [f"{c} = v.{c}" for c in keys if c != key]
+            assignments = [f"{c} = v.{c}" for c in keys if c not in (key, match)]
             if extra:
                 assignments.append(extra)
+            condition = f"t.{key} = v.{key}"
+            if match is not None:
+                condition += f" AND t.{match} = v.{match}"
+                self.checks.append((len(self.parts), len(group)))
             self.parts.append(f"UPDATE {table.name} AS t SET {', '.join(assignments)} "  # noqa: S608
-                              f"FROM {_rows_of(table)} AS v WHERE t.{key} = v.{key}")
+                              f"FROM {_rows_of(table)} AS v WHERE {condition}"
+                              f"{' RETURNING 1' if match is not None else ''}")
             self.params.append(_document(group))
 
     def execute(self, cursor: Any) -> None:
         if not self.parts:
             return
-        if len(self.parts) == 1:
+        params: list[Any] = list(self.params)
+        if len(self.parts) == 1 and not self.checks:
             sql = self.parts[0]
         else:
             ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(self.parts))
-            sql = f"WITH {ctes} SELECT 1"
-        cursor.execute(sql, self.params)
+            result = "1"
+            for part, expected in self.checks:
+                # evaluated when the statement runs (a constant 1/0 would fail when planned)
+                result += (f" / (CASE WHEN (SELECT count(*) FROM w{part}) = %s::bigint "  # noqa: S608
+                           "THEN 1 ELSE 0 END)")
+                params.append(expected)
+            sql = f"WITH {ctes} SELECT {result}"
+        cursor.execute(sql, params)
+
+
+def is_stale_version(exc: BaseException) -> bool:
+    """Whether ``exc`` (the driver's, or SQLAlchemy's around it) is the failed version check
+    of ``Writes.update(match=...)``."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, psycopg.errors.DivisionByZero)
 
 
 def _by_keys(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, ...], list[Any]]:

@@ -6,9 +6,12 @@ keeps its connections:
 
 - the *reader*, in autocommit mode, for what a batch must look up before it is processed
   (one round trip, no transaction);
-- the *writer*, for the batch's one transaction. The batch's rows are sent in pipeline mode
-  with the COMMIT: one round trip and the WAL flush, after the one read the optimistic version
-  check of changed orders needs (and the insert of client-outbox rows, whose ids come back).
+- the *writer*, for the batch's one transaction. The batch's rows go as one statement
+  (``batch_sql``), sent in pipeline mode with the COMMIT: one round trip and the WAL flush
+  (plus one before it when FIX clients are owed reports: those rows' ids come back). Changed
+  orders are updated only from the version they were read at, checked within that statement
+  (no read and lock before it): a stale version fails the batch as
+  ``ConcurrentUpdateError``.
 
 After any error both connections are dropped (the writer's transaction with it); the next use
 connects again. Durability is unchanged: the transaction commits with the server's settings
@@ -18,28 +21,15 @@ connects again. Durability is unchanged: the transaction commits with the server
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from oms.engine import batch_sql
 from oms.engine.batch import Batch
 from oms.store import order_repository as orders_repo
-
-_LOCK_VERSIONS = "SELECT order_id, version FROM orders WHERE order_id = ANY(%s) FOR UPDATE"
-
-
-def _check_versions(cursor: Any, rows: Iterable[dict[str, Any]]) -> None:
-    """``order_repository.check_versions`` straight on the driver: lock the changed orders and
-    refuse the batch if one was changed since it was read."""
-    expected = {row["order_id"]: row["version"] for row in rows}
-    cursor.execute(_LOCK_VERSIONS, (list(expected),))
-    current = dict(cursor.fetchall())
-    stale = sorted(oid for oid, version in expected.items() if current.get(oid) != version)
-    if stale:
-        raise orders_repo.ConcurrentUpdateError(stale)
 
 
 class CoreDatabase:
@@ -65,14 +55,17 @@ class CoreDatabase:
             if not conn.in_transaction():
                 conn.begin()  # else a batch of raw statements only would never be committed
             driver: Any = conn.connection.driver_connection
-            if batch.changed_orders:
-                _check_versions(driver.cursor(), batch.changed_orders.values())
             batch.write_returning(conn)
             with driver.pipeline():
-                batch.write(conn, versions_checked=True, returning_done=True)
+                batch.write(conn, returning_done=True)  # versions checked in the statement
                 conn.commit()
-        except psycopg.Error as exc:  # raised outside SQLAlchemy: the core handles its errors
+        except (DBAPIError, psycopg.Error) as exc:
             self.discard()
+            if batch_sql.is_stale_version(exc):
+                raise orders_repo.ConcurrentUpdateError(sorted(batch.changed_orders)) from exc
+            if isinstance(exc, DBAPIError):
+                raise
+            # raised by the driver outside SQLAlchemy: the core handles SQLAlchemy's errors
             raise DBAPIError("batch commit", None, exc) from exc
         except BaseException:
             self.discard()

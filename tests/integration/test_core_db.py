@@ -193,3 +193,18 @@ def test_a_lost_connection_is_a_database_error_and_the_next_batch_reconnects(
     finally:
         db.discard()
         engine.dispose()
+
+
+def test_the_pooled_commit_refuses_a_stale_version_too(db_engine: Engine) -> None:
+    from oms.engine.batch import commit
+
+    row = _existing_order(db_engine, f"P{uuid.uuid4().hex[:8]}")
+    batch = Batch(now=NOW)
+    batch.save_order(row | {"version": 3, "status": "new"}, is_new=False)
+    with pytest.raises(ConcurrentUpdateError):
+        commit(db_engine, batch)
+    fresh = Batch(now=NOW)
+    fresh.save_order(row | {"status": "new"}, is_new=False)
+    commit(db_engine, fresh)
+    assert _count(db_engine, "SELECT version FROM orders WHERE order_id = :o",
+                  o=row["order_id"]) == 2
