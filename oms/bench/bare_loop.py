@@ -20,6 +20,11 @@ from oms.bench.ports import free_port
 from oms.bench.progress import Echo, Ticker
 from oms.bench.stats import Schedule, histogram_of, summary_us
 
+WINDOW = 1_000
+"""Orders in flight at most while pipelining. Unbounded, both sides' socket buffers filled up:
+the acceptor, blocked sending fills, stopped reading, and the initiator's sender, blocked in
+quickfix with the GIL held, kept the initiator's reader from taking the fills: a deadlock."""
+
 
 class _Initiator(fix.Application):  # type: ignore[misc]  # quickfix has no stubs
     """Counts fills; records when each ClOrdID ``B<k>`` was answered (time.monotonic_ns)."""
@@ -121,6 +126,8 @@ class BareLoop:
         cpu_before = self._cpu()
         started = time.monotonic_ns()
         for index in range(orders):
+            while index - self.app.count >= WINDOW:
+                time.sleep(0.0002)  # bounded in flight, as the full path's prefetch bounds it
             self._send(index)
             if index % 1000 == 0:
                 tick(f"  bare loop throughput: {index}/{orders} sent, "
