@@ -5,8 +5,16 @@ publisher confirms: up to ``window`` messages are in flight at once; a blocking 
 message would cap throughput at one broker round trip per event). Every database access also
 happens on that thread. From other threads call only ``start()``, ``wake()`` and ``stop()``.
 
-- ``wake()`` (thread-safe, cheap, coalesced): the core calls it after each commit that wrote
-  outbox rows. The relay also polls every ``poll_interval_s`` in case a wake-up is missed.
+- ``handoff(rows)`` (thread-safe, cheap): the core gives it the outbox rows of each batch it
+  has just committed; they are published from memory, in commit order, without reading them
+  back (a read per commit was a third of the gateway's CPU under load). The table stays the
+  truth: rows handed off while the relay is not connected are dropped and read from the table
+  after it connects; a row the broker refuses is left to the table's path, which counts the
+  attempts. Rows are marked published by event id.
+- ``wake()`` (thread-safe, cheap, coalesced): new rows were committed (by anyone): read the
+  table from the last row read. The relay also reads it every ``poll_interval_s`` (from the
+  start when idle), in case a wake-up is missed. Rows published from memory and found again in
+  the table are skipped by event id (``RecentIds``).
 - A row is marked ``published_at`` once the broker confirms it; marks are written in batches.
 - A row the broker refuses (``basic.nack``) or whose exchange does not exist counts one more
   ``attempts``; after ``max_attempts`` it is parked with ``parked_reason`` and no longer tried.
@@ -20,10 +28,11 @@ happens on that thread. From other threads call only ``start()``, ``wake()`` and
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +43,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from oms.bus.outbox_rows import OutboxRow, OutboxRows
+from oms.bus.recent_ids import RecentIds
 from oms.bus.topology import EVENTS_EXCHANGE, TOPIC
 
 log = logging.getLogger(__name__)
@@ -74,12 +84,21 @@ class OutboxRelay:
         self._shutdown_deadline = 0.0
         self._reset_channel_state()
         self._published: list[int] = []
+        self._published_events: list[str] = []
         self._failed: dict[int, str] = {}
+        self._handed: deque[dict[str, Any]] = deque()
+        self._handoff_requested = threading.Event()
+        self._recent = RecentIds()
         self.connections_made = 0
         self.published_count = 0
         self.parked_count = 0
 
     def _reset_channel_state(self) -> None:
+        """A new channel: what was in flight on the old one is published again (from the
+        table: handed-off rows not yet published are dropped, the table has them)."""
+        for row in getattr(self, "_inflight", {}).values():
+            self._recent.discard(row.event_id)
+        getattr(self, "_handed", deque()).clear()
         self._channel: Any = None
         self._inflight: OrderedDict[int, OutboxRow] = OrderedDict()
         self._next_tag = 0
@@ -105,6 +124,18 @@ class OutboxRelay:
         self._wake_requested.set()
         if not self._call_soon(self._on_wake):
             self._wake_requested.clear()  # not connected: the pump runs once connected anyway
+
+    def handoff(self, rows: list[dict[str, Any]]) -> None:
+        """Rows the core has just committed, to publish from memory. Thread-safe; never
+        blocks. ``rows`` must not change afterwards."""
+        if not rows or not self._ready.is_set():
+            return  # not connected: the table is read once connected
+        self._handed.extend(rows)
+        if self._handoff_requested.is_set():
+            return
+        self._handoff_requested.set()
+        if not self._call_soon(self._on_handoff):
+            self._handoff_requested.clear()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Wait up to half of ``timeout`` for outstanding confirms, mark them, disconnect."""
@@ -241,6 +272,27 @@ class OutboxRelay:
         self._caught_up = False
         self._pump()
 
+    def _on_handoff(self) -> None:
+        self._handoff_requested.clear()
+        self._publish_handed()
+
+    def _publish_handed(self) -> None:
+        """Publish handed-off rows while the window has room."""
+        if not self._ready.is_set() or self._stopping.is_set() or self._probing is not None:
+            return
+        while self._handed and len(self._inflight) < self._window:
+            handed = self._handed.popleft()
+            event_id = str(handed["event_id"])
+            if event_id in self._recent:
+                continue  # already published from the table
+            if handed["exchange"] not in self._verified:
+                self._caught_up = False  # the table's path checks the exchange first
+                self._pump()
+                return
+            body = json.dumps(handed["body"], separators=(",", ":")).encode("utf-8")
+            self._publish(OutboxRow(0, event_id, handed["exchange"], handed["routing_key"],
+                                    body, 0))
+
     def _pump(self) -> None:
         """Publish pending rows until the window of unconfirmed messages is full."""
         if not self._ready.is_set() or self._stopping.is_set() or self._probing is not None:
@@ -255,6 +307,9 @@ class OutboxRelay:
             return
         self._caught_up = len(rows) < free
         for row in rows:
+            if row.event_id in self._recent:
+                self._cursor = row.id  # published from memory already
+                continue
             if row.exchange not in self._verified:
                 self._probe(row)
                 return
@@ -267,25 +322,36 @@ class OutboxRelay:
         self._channel.basic_publish(row.exchange, row.routing_key, row.body, properties)
         self._next_tag += 1
         self._inflight[self._next_tag] = row
-        self._cursor = row.id
+        self._recent.add(row.event_id)
+        if row.id:  # a row read from the table (a handed-off row has no id: 0)
+            self._cursor = row.id
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         acked = isinstance(method, spec.Basic.Ack)
         for tag in self._confirmed_tags(method.delivery_tag, method.multiple):
             row = self._inflight.pop(tag)
-            if acked:
+            if acked and row.id:
                 self._published.append(row.id)
-            else:
-                self._failed[row.id] = "the broker refused the message (basic.nack)"
+            elif acked:
+                self._published_events.append(row.event_id)
+            else:  # refused: the table's path tries it again, counting the attempts
+                self._recent.discard(row.event_id)
+                if row.id:
+                    self._failed[row.id] = "the broker refused the message (basic.nack)"
+                else:
+                    self._caught_up = False
         # Marks are written per ``mark_batch`` rows, on failures, and at every tick (each a
         # transaction and a WAL flush of its own; a row published but not yet marked is only
         # published again after a crash, and consumers drop duplicates by event_id).
-        if len(self._published) >= self._mark_batch or self._failed:
+        if len(self._published) + len(self._published_events) >= self._mark_batch or (
+                self._failed):
             self._flush()
         if self._stopping.is_set():
             self._finish_if_drained()
-        elif not self._caught_up:
+            return
+        self._publish_handed()
+        if not self._caught_up:
             self._pump()
 
     def _confirmed_tags(self, delivery_tag: int, multiple: bool) -> list[int]:
@@ -295,18 +361,20 @@ class OutboxRelay:
 
     def _flush(self) -> None:
         """Write the marks and failures gathered so far (kept for later if the database fails)."""
-        if not self._published and not self._failed:
+        if not self._published and not self._failed and not self._published_events:
             return
         try:
-            parked = self._rows.settle(self._published, self._failed, self._max_attempts)
+            parked = self._rows.settle(self._published, self._failed, self._max_attempts,
+                                       self._published_events)
         except SQLAlchemyError as error:
             log.warning("outbox relay: cannot mark rows (%s); will retry", error)
             return
-        self.published_count += len(self._published)
+        self.published_count += len(self._published) + len(self._published_events)
         self.parked_count += len(parked)
         for row_id in parked:
             log.error("outbox relay: parked row %d: %s", row_id, self._failed.get(row_id))
         self._published = []
+        self._published_events = []
         self._failed = {}
 
     def _probe(self, row: OutboxRow) -> None:

@@ -8,17 +8,31 @@ PostgreSQL prints, so numbers are never turned into floats on the way.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Engine, String, Table, bindparam, case, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Table,
+    any_,
+    bindparam,
+    case,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import cast as sql_cast
 
 from oms.store.models import OutboxEvent
 
 OUTBOX = cast(Table, OutboxEvent.__table__)
+_UUIDS = ARRAY(UUID(as_uuid=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +101,21 @@ class OutboxRows:
         published: Sequence[int],
         failed: Mapping[int, str],
         max_attempts: int,
+        published_events: Sequence[str] = (),
     ) -> list[int]:
-        """In one transaction: mark ``published`` rows published; count one more attempt for
-        each ``failed`` row and park it with its reason once it reaches ``max_attempts``.
-        Returns the ids parked now."""
+        """In one transaction: mark ``published`` rows (by id) and ``published_events`` (by
+        event id) published; count one more attempt for each ``failed`` row and park it with
+        its reason once it reaches ``max_attempts``. Returns the ids parked now."""
         parked: list[int] = []
         with self._engine.begin() as conn:
+            if published_events:
+                conn.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.event_id == any_(bindparam("events", type_=_UUIDS)),
+                           OUTBOX.c.published_at.is_(None))
+                    .values(published_at=func.now()),
+                    {"events": [uuid.UUID(e) for e in published_events]},
+                )
             if published:
                 conn.execute(
                     update(OUTBOX)

@@ -64,6 +64,7 @@ class Core:
         metrics: GatewayMetrics,
         clock: Clock = utc_now,
         on_committed: Callable[[], None] = lambda: None,
+        on_outbox: Callable[[list[dict[str, Any]]], None] | None = None,
         clients: ClientSessions | None = None,
     ) -> None:
         self._engine = engine
@@ -72,6 +73,9 @@ class Core:
         self._metrics = metrics
         self._clock = clock
         self._on_committed = on_committed
+        self._on_outbox = on_outbox
+        """Given the committed outbox rows of each batch (the relay publishes them from
+        memory); without it ``on_committed`` wakes a reader of the table instead."""
         self._handlers_factory = handlers_factory
         self._clients = clients
         """FIX client sessions: owed reports, replay, status answers, cancel on disconnect."""
@@ -197,7 +201,10 @@ class Core:
             ack_all(batch.deliveries)
         handlers.state.forget_closed([*batch.new_orders, *batch.changed_orders])
         if batch.outbox:
-            self._on_committed()
+            if self._on_outbox is not None:
+                self._on_outbox(batch.outbox)
+            else:
+                self._on_committed()
 
     def _not_committed(self, items: list[object], exc: Exception) -> None:
         """Memory is ahead of the database: give every input back to its source and reload.
