@@ -280,11 +280,14 @@ class ClientSessions:
         """A resent (PossDup/PossResend) request already recorded: answer with the order's
         status (Appendix D31) instead of a duplicate reject; an unknown one is processed."""
         command = request.command
-        with handlers.ctx.engine.connect() as conn:
-            known = orders_repo.find_client_request(conn, command.origin, command.cl_ord_id)
-        if known is None:
-            return False
-        order = handlers.order_by_id(known["order_id"]) if known["order_id"] else None
+        order_id = handlers.state.by_request.get((command.origin, command.cl_ord_id))
+        if order_id is None:  # not in memory: the table (memory may be a batch ahead of it)
+            with handlers.ctx.engine.connect() as conn:
+                known = orders_repo.find_client_request(conn, command.origin, command.cl_ord_id)
+            if known is None:
+                return False
+            order_id = known["order_id"]
+        order = handlers.order_by_id(order_id) if order_id else None
         if order is not None:
             fields = status_report(order, command.cl_ord_id, profile.version,
                                    exec_id=uuid.uuid4().hex, now=batch.now)

@@ -2,10 +2,13 @@
 
 One thread owns every order. It takes a batch from the bounded inbox, turns each input into
 domain decisions (validation, entitlement, risk, the order state machine), collects every row
-the batch changes, commits them in one transaction, and only then sends FIX messages,
-acknowledges AMQP deliveries and wakes the outbox relay. If the commit fails, memory is ahead of
-the database: it is discarded and reloaded, deliveries are requeued and venue sessions are
-rewound to the last committed inbound sequence number so the venue resends.
+the batch changes, and hands them to the commit thread (``committer``), which commits them in
+one transaction and only then sends FIX messages, acknowledges AMQP deliveries and hands the
+events to the outbox relay. While a batch commits, the core builds the next one; it hands that
+over only once the previous one is settled (one batch in flight). If a commit fails, memory is
+ahead of the database: it is discarded and reloaded, the deliveries of the failed batch and of
+the one built on it are requeued, and venue sessions are rewound to the last committed inbound
+sequence number so the venue resends.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -25,6 +28,7 @@ from oms.bus.command_decoder import DeadLetter
 from oms.bus.intake_consumer import IntakeDelivery, ack_all
 from oms.engine.batch import WATERMARKS, Batch
 from oms.engine.client_sessions import ClientSessions
+from oms.engine.committer import BatchCommitter, CommitTicket
 from oms.engine.core_db import CoreDatabase
 from oms.engine.handlers import Handlers
 from oms.engine.inputs import (
@@ -89,6 +93,9 @@ class Core:
         """The core's own connections: no pool checkout (ping, reset) per batch."""
         self._committed_seq: dict[str, int] = {}
         """Last inbound MsgSeqNum committed per venue: where to rewind after a failed commit."""
+        self._committer = BatchCommitter(self._db, self._effects)
+        self._in_flight: CommitTicket | None = None
+        """The batch handed to the commit thread and not yet settled by this thread."""
 
     # -- any thread -------------------------------------------------------------------------
 
@@ -116,11 +123,17 @@ class Core:
     def run(self, stop: threading.Event) -> None:
         self._stop = stop
         self._reload_until_it_works(stop)
+        self._committer.start()
         self.ready.set()
         while not stop.is_set():
-            items = self._take(timeout=0.5)
+            in_flight = self._in_flight
+            if in_flight is not None and in_flight.done.is_set():
+                self._settle(None)
+            # while a batch commits, look back soon to settle it even if nothing comes in
+            items = self._take(timeout=0.5 if self._in_flight is None else 0.002)
             self.heartbeat_ns = time.monotonic_ns()
-            if not items or time.monotonic() - self._last_tick >= 1.0:
+            idle = not items and self._in_flight is None
+            if idle or time.monotonic() - self._last_tick >= 1.0:
                 items.append(Tick(time.perf_counter_ns()))  # timers run under load too
                 self._last_tick = time.monotonic()
             if any(isinstance(i, Stop) for i in items):
@@ -128,6 +141,8 @@ class Core:
                 stop.set()
             if items:
                 self._process(items)
+        self._settle(None)
+        self._committer.stop()
         self._db.discard()
 
     def _reload_until_it_works(self, stop: threading.Event) -> None:
@@ -162,7 +177,8 @@ class Core:
         try:
             handlers.begin(batch, items, self._db.reader())
         except (SQLAlchemyError, DBAPIError) as exc:
-            self._not_committed(items, exc)
+            if self._settle(None, items):  # else given back with the failed batch already
+                self._not_committed(items, exc)
             return
         clients = self._clients
         if clients is not None:
@@ -182,16 +198,53 @@ class Core:
         self.last_batch_size = len(items)
         self._metrics.batch_size.observe(len(items))
         self._metrics.inbox_depth.set(self._inbox.qsize())
-        started = time.perf_counter_ns()
-        try:
-            self._db.commit(batch)
-        except (SQLAlchemyError, DBAPIError, ConcurrentUpdateError) as exc:
-            self._not_committed(items, exc)
+        if not self._settle(batch, items):
+            return  # the batch in flight failed: this one, built on it, was discarded with it
+        if batch.is_empty():
+            self._effects(batch)  # nothing to write: no transaction to wait for
+            self._forget_closed(batch, None)
             return
-        self._metrics.hop_latency.labels(hop="commit").observe(
-            (time.perf_counter_ns() - started) / 1e9)
-        for key, seq in batch.watermarks.items():
+        ticket = CommitTicket(batch, items)
+        self._in_flight = ticket
+        self._committer.submit(ticket)
+
+    def _settle(self, following: Batch | None, following_items: Sequence[object] = ()) -> bool:
+        """Wait for the batch in flight; on success, update what this thread keeps about
+        committed state; on failure, give back its inputs and ``following_items`` (a batch
+        built on it, never submitted) and reload. Returns whether it committed."""
+        ticket = self._in_flight
+        if ticket is None:
+            return True
+        ticket.wait()
+        self._in_flight = None
+        if ticket.error is not None:
+            error = ticket.error
+            if not isinstance(error, SQLAlchemyError | DBAPIError | ConcurrentUpdateError):
+                log.error("batch commit raised %r", error)
+            self._not_committed([*ticket.items, *following_items],
+                                error if isinstance(error, Exception) else RuntimeError(error))
+            return False
+        self._metrics.hop_latency.labels(hop="commit").observe(ticket.commit_ns / 1e9)
+        for key, seq in ticket.batch.watermarks.items():
             self._committed_seq[key.removeprefix("venue:")] = seq
+        self._forget_closed(ticket.batch, following)
+        return True
+
+    def _forget_closed(self, batch: Batch, following: Batch | None) -> None:
+        """Drop the batch's orders that closed from memory, except those the following batch
+        (not committed yet) changes again: the database does not have their latest state."""
+        handlers = self._handlers
+        if handlers is None:
+            return
+        ids = [*batch.new_orders, *batch.changed_orders]
+        if following is not None:
+            ids = [i for i in ids
+                   if i not in following.new_orders and i not in following.changed_orders]
+        handlers.state.forget_closed(ids)
+
+    def _effects(self, batch: Batch) -> None:
+        """After the batch's commit (on the commit thread): FIX sends and the other effects in
+        order, then the AMQP acknowledgements and the events for the relay."""
         for effect in batch.after_commit:
             try:
                 effect()
@@ -199,7 +252,6 @@ class Core:
                 log.exception("effect after commit failed")
         if batch.deliveries:
             ack_all(batch.deliveries)
-        handlers.state.forget_closed([*batch.new_orders, *batch.changed_orders])
         if batch.outbox:
             if self._on_outbox is not None:
                 self._on_outbox(batch.outbox)

@@ -13,9 +13,11 @@ keeps its connections:
   (no read and lock before it): a stale version fails the batch as
   ``ConcurrentUpdateError``.
 
-After any error both connections are dropped (the writer's transaction with it); the next use
-connects again. Durability is unchanged: the transaction commits with the server's settings
-(``synchronous_commit`` on) before any effect of the batch happens.
+The reader is used by the core thread, the writer by the commit thread (``committer``). After a
+failed commit the writer is dropped (its transaction with it), and the core drops the reader
+when it learns of the failure; the next use connects again. Durability is unchanged: the
+transaction commits with the server's settings (``synchronous_commit`` on) before any effect of
+the batch happens.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class CoreDatabase:
                 batch.write(conn, returning_done=True)  # versions checked in the statement
                 conn.commit()
         except (DBAPIError, psycopg.Error) as exc:
-            self.discard()
+            self._discard_writer()
             if batch_sql.is_stale_version(exc):
                 raise orders_repo.ConcurrentUpdateError(sorted(batch.changed_orders)) from exc
             if isinstance(exc, DBAPIError):
@@ -68,14 +70,25 @@ class CoreDatabase:
             # raised by the driver outside SQLAlchemy: the core handles SQLAlchemy's errors
             raise DBAPIError("batch commit", None, exc) from exc
         except BaseException:
-            self.discard()
+            self._discard_writer()
             raise
 
     def discard(self) -> None:
-        """Drop both connections (after an error, or when the core stops)."""
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                with contextlib.suppress(SQLAlchemyError):
-                    conn.invalidate()
-                    conn.close()
+        """Drop both connections (after an error, or when the core stops; the commit thread
+        must be idle)."""
+        _drop(self._reader)
+        _drop(self._writer)
         self._reader = self._writer = None
+
+    def _discard_writer(self) -> None:
+        """After a failed commit, on the commit thread: the reader belongs to the core thread,
+        which drops it too when it learns of the failure (``discard``)."""
+        _drop(self._writer)
+        self._writer = None
+
+
+def _drop(conn: Connection | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(SQLAlchemyError):
+            conn.invalidate()
+            conn.close()

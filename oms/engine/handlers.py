@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,8 +108,10 @@ class Handlers:
         self.ctx = ctx
         self.state = state
         self._replayed: set[tuple[str, str]] = set()
-        self._sent_ok: list[tuple[str, str]] = []
+        self._sent_ok: deque[tuple[str, str]] = deque()
+        """Venue requests sent (by the commit thread), marked ``sent`` by the next batch."""
         self._received_ns = 0
+        self._metric_children: dict[tuple[int, str], Any] = {}
         self.default_limits = ctx.file_default_limits
         self.limits: dict[str, RiskLimits] = {}
         self.reload_limits()
@@ -148,15 +151,18 @@ class Handlers:
             if isinstance(command, NewOrderRequest | CancelRequest | ReplaceRequest
                           | InvalidRequest):
                 keys.append((command.origin, command.cl_ord_id))
+        # the previous batch may still be committing: its requests are not in the table yet
+        in_flight = self._replayed
         self._replayed = set()
         if keys and conn is not None:
             self._replayed = recorded_requests(conn, keys)
         elif keys:
             with self.ctx.engine.connect() as pooled:
                 self._replayed = recorded_requests(pooled, keys)
-        for venue, venue_id in self._sent_ok:
-            batch.venue_request_states[(venue, venue_id)] = "sent"
-        self._sent_ok = []
+        self._replayed.update(key for key in keys if key in in_flight)
+        sent = self._sent_ok
+        while sent:
+            batch.venue_request_states[sent.popleft()] = "sent"
 
     # -- client requests --------------------------------------------------------------------
 
@@ -223,7 +229,7 @@ class Handlers:
             request, exec_type=exec_type, source=source, text=text, now=batch.now
         )
         if self.ctx.metrics is not None:
-            self.ctx.metrics.rejects.labels(source=source.value).inc()
+            self._counter(self.ctx.metrics.rejects, source.value).inc()
         batch.events.append(audit)
         batch.outbox.append(outbox)
 
@@ -479,7 +485,7 @@ class Handlers:
             if self.ctx.venue.send(venue, msg_type, body):
                 self._sent_ok.append((venue, venue_id))
                 if received_ns and self.ctx.metrics is not None:
-                    self.ctx.metrics.hop_latency.labels(hop="intake_to_wire").observe(
+                    self._counter(self.ctx.metrics.hop_latency, "intake_to_wire").observe(
                         (time.perf_counter_ns() - received_ns) / 1e9)
             else:
                 log.warning("venue %s: %s %s not sent (session down); in doubt", venue, kind,
@@ -532,16 +538,25 @@ class Handlers:
         if metrics is None:
             return
         if event.exec_type is ExecType.PENDING_NEW:
-            metrics.orders.labels(account=event.account).inc()
+            self._counter(metrics.orders, event.account).inc()
         elif event.exec_type in (ExecType.PARTIAL_FILL, ExecType.FILL):
-            metrics.fills.labels(venue=event.venue or "").inc()
+            self._counter(metrics.fills, event.venue or "").inc()
         elif event.exec_type is ExecType.REJECTED and event.reject_source is not None:
-            metrics.rejects.labels(source=event.reject_source.value).inc()
+            self._counter(metrics.rejects, event.reject_source.value).inc()
+
+    def _counter(self, metric: Any, label: str) -> Any:
+        """``metric.labels(label)``, kept: prometheus_client's lookup costs more than the
+        increment."""
+        key = (id(metric), label)
+        child = self._metric_children.get(key)
+        if child is None:
+            child = self._metric_children[key] = metric.labels(label)
+        return child
 
     def venue_message(self, batch: Batch, message: VenueMessage) -> None:
         metrics = self.ctx.metrics
         if metrics is not None and message.received_ns:
-            hop = metrics.hop_latency.labels(hop="wire_to_event")
+            hop = self._counter(metrics.hop_latency, "wire_to_event")
             batch.after_commit.append(
                 lambda: hop.observe((time.perf_counter_ns() - message.received_ns) / 1e9))
         batch.watermarks[f"venue:{message.venue}"] = message.seq_num
