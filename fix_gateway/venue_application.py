@@ -66,6 +66,8 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
     ) -> None:
         super().__init__()
         self._venues = dict(venues)
+        self._venue_of_text = {str(key): venue for key, venue in venues.items()}
+        """By ``SessionID.toString()`` (one binding call per message instead of six)."""
         self._sink = sink
         self._next_target_seq = dict(next_target_seq)
         self._up: set[str] = set()
@@ -123,7 +125,7 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
 
     @_guarded
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
-        venue = self._venues.get(SessionKey.of(session_id))
+        venue = self._venue_of_text.get(session_id.toString())
         if venue is None:
             return
         fields = parse_raw(message.toString())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from oms.domain.values import OrdType, Side, TimeInForce
 
@@ -24,7 +25,14 @@ ORDER_STATUS_REQUEST = "H"
 
 
 def fix_time(value: datetime) -> str:
-    return value.strftime("%Y%m%d-%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    """UTCTimestamp with milliseconds (``20240601-20:00:00.123``)."""
+    return _fix_second(value.replace(microsecond=0)) + f"{value.microsecond // 1000:03d}"
+
+
+@lru_cache(maxsize=4)
+def _fix_second(value: datetime) -> str:
+    # strftime was the most expensive call of an order's NewOrderSingle; the second repeats
+    return value.strftime("%Y%m%d-%H:%M:%S.")
 
 
 def _num(value: Decimal) -> str:

@@ -92,20 +92,22 @@ def optional_enum(obj: Mapping[str, object], name: str, enum: type[E]) -> E | No
     value = obj.get(name)
     if value is None:
         return None
-    allowed = ", ".join(member.value for member in enum)
     if not isinstance(value, str):
-        raise FieldError(f"{name} must be one of {allowed} (got {json_kind(value)})")
+        raise FieldError(f"{name} must be one of {_allowed(enum)} (got {json_kind(value)})")
     try:
         return enum(value)
     except ValueError:
-        raise FieldError(f"{name} {quote(value)} is not one of {allowed}") from None
+        raise FieldError(f"{name} {quote(value)} is not one of {_allowed(enum)}") from None
+
+
+def _allowed(enum: type[StrEnum]) -> str:
+    return ", ".join(member.value for member in enum)
 
 
 def required_enum(obj: Mapping[str, object], name: str, enum: type[E]) -> E:
     value = optional_enum(obj, name, enum)
     if value is None:
-        allowed = ", ".join(member.value for member in enum)
-        raise FieldError(f"{name} is required (one of {allowed})")
+        raise FieldError(f"{name} is required (one of {_allowed(enum)})")
     return value
 
 

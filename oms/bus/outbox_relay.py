@@ -28,7 +28,6 @@ happens on that thread. From other threads call only ``start()``, ``wake()`` and
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -36,6 +35,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pika
 from pika import spec
 from pika.exceptions import AMQPError, ChannelClosedByBroker
@@ -289,7 +289,7 @@ class OutboxRelay:
                 self._caught_up = False  # the table's path checks the exchange first
                 self._pump()
                 return
-            body = json.dumps(handed["body"], separators=(",", ":")).encode("utf-8")
+            body = orjson.dumps(handed["body"])
             self._publish(OutboxRow(0, event_id, handed["exchange"], handed["routing_key"],
                                     body, 0))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
 from oms.domain.order_events import (
     Anomaly,
@@ -234,9 +235,9 @@ class Order:
             statuses.append(OrdStatus.FILLED)
         if self.paused_for_day:
             statuses.append(OrdStatus.DONE_FOR_DAY)
-        if self.pending_of(RequestKind.REPLACE):
+        if self.pending and self.pending_of(RequestKind.REPLACE):
             statuses.append(OrdStatus.PENDING_REPLACE)
-        if self.pending_of(RequestKind.CANCEL):
+        if self.pending and self.pending_of(RequestKind.CANCEL):
             statuses.append(OrdStatus.PENDING_CANCEL)
         return statuses
 
@@ -343,8 +344,14 @@ class Order:
 
 def _non_finite_field(value: OrderInput) -> str | None:
     """Inputs carry numbers from outside; NaN or infinity would poison every comparison."""
-    for item in fields(value):
-        number = getattr(value, item.name)
+    kind: type = type(value)
+    for name in _field_names(kind):
+        number = getattr(value, name)
         if isinstance(number, Decimal) and not number.is_finite():
-            return f"{item.name} is {number}: not a number the OMS can use"
+            return f"{name} is {number}: not a number the OMS can use"
     return None
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(item.name for item in fields(kind))

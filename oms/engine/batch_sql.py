@@ -27,7 +27,6 @@ a column raises ``KeyError``); every value is a parameter.
 from __future__ import annotations
 
 import enum
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import orjson
 import psycopg
 from sqlalchemy import Table
 
@@ -51,7 +51,9 @@ def _json_value(value: Any) -> Any:
 
 
 def _document(rows: Sequence[Mapping[str, Any]]) -> str:
-    return json.dumps(rows, default=_json_value, separators=(",", ":"))
+    # orjson: the batch's rows (event bodies included) were a sixth of the core's CPU with the
+    # standard library's encoder; UUIDs, datetimes and enums it writes itself, decimals here
+    return orjson.dumps(rows, default=_json_value).decode("utf-8")
 
 
 @cache
