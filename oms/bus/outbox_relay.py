@@ -357,7 +357,12 @@ class OutboxRelay:
     def _confirmed_tags(self, delivery_tag: int, multiple: bool) -> list[int]:
         if not multiple:
             return [delivery_tag] if delivery_tag in self._inflight else []
-        return [tag for tag in self._inflight if tag <= delivery_tag]
+        tags = []
+        for tag in self._inflight:  # in publish order: stop at the first tag not confirmed
+            if tag > delivery_tag:
+                break
+            tags.append(tag)
+        return tags
 
     def _flush(self) -> None:
         """Write the marks and failures gathered so far (kept for later if the database fails)."""
