@@ -61,8 +61,6 @@ _SET_VENUE_REQUEST_STATES = (
     "UPDATE venue_requests AS r SET state = CAST(s.state AS venue_request_state)"
     " FROM unnest(%s::text[], %s::text[], %s::text[]) AS s(venue, venue_cl_ord_id, state)"
     " WHERE r.venue = s.venue AND r.venue_cl_ord_id = s.venue_cl_ord_id"
-    # the keys again as arrays: the planner then probes the primary key instead of scanning
-    " AND r.venue = ANY(%s::text[]) AND r.venue_cl_ord_id = ANY(%s::text[])"
 )
 
 
@@ -170,9 +168,8 @@ class Batch:
         writes.execute(cursor)
         if self.venue_request_states:  # after: it may follow rows of earlier batches only
             states = self.venue_request_states
-            venues, ids = [v for v, _ in states], [i for _, i in states]
-            cursor.execute(_SET_VENUE_REQUEST_STATES,
-                           (venues, ids, list(states.values()), venues, ids))
+            cursor.execute(_SET_VENUE_REQUEST_STATES, (
+                [v for v, _ in states], [i for _, i in states], list(states.values())))
         if self.client_outbox and not returning_done:
             self._write_client_outbox(conn)
         for table, rows, keys in (

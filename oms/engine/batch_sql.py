@@ -83,7 +83,7 @@ class Writes:
     """The parts of one statement, and their parameters."""
 
     parts: list[str] = field(default_factory=list)
-    params: list[Any] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
     checks: list[tuple[int, int]] = field(default_factory=list)
     """(part, rows it must change): the statement fails (division by zero) otherwise."""
 
@@ -115,9 +115,7 @@ class Writes:
             assignments = [f"{c} = v.{c}" for c in keys if c not in (key, match)]
             if extra:
                 assignments.append(extra)
-            # the key also as an array: the planner knows the batch's rows are few and probes
-            # the key's index (joined to the JSON rows alone it scanned the whole table)
-            condition = f"t.{key} = v.{key} AND t.{key} = ANY(%s)"
+            condition = f"t.{key} = v.{key}"
             if match is not None:
                 condition += f" AND t.{match} = v.{match}"
                 self.checks.append((len(self.parts), len(group)))
@@ -125,7 +123,6 @@ class Writes:
                               f"FROM {_rows_of(table)} AS v WHERE {condition}"
                               f"{' RETURNING 1' if match is not None else ''}")
             self.params.append(_document(group))
-            self.params.append([row[key] for row in group])
 
     def execute(self, cursor: Any) -> None:
         if not self.parts:
