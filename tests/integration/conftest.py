@@ -15,7 +15,9 @@ from typing import Any
 import pika
 import pytest
 import redis
+from sqlalchemy import Engine
 
+from oms.bus.outbox_relay import OutboxRelay
 from oms.bus.topology import (
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
@@ -85,6 +87,18 @@ class Broker:
         finally:
             connection.close()
 
+    def bind_fresh_queue(self, queue: str, routing_key: str, *, durable: bool = False,
+                         arguments: dict[str, Any] | None = None) -> None:
+        """``queue`` deleted, declared again (empty) and bound to ``oms.events``."""
+        connection = self.connect()
+        try:
+            channel = connection.channel()
+            channel.queue_delete(queue)
+            channel.queue_declare(queue, durable=durable, arguments=arguments)
+            channel.queue_bind(queue, EVENTS_EXCHANGE, routing_key=routing_key)
+        finally:
+            connection.close()
+
     def get(self, queue: str, timeout: float = WAIT_S) -> tuple[Any, bytes]:
         """The next message of ``queue`` (acknowledged), waiting for it up to ``timeout``."""
         deadline = time.monotonic() + timeout
@@ -144,3 +158,27 @@ def redis_prefix(run_id: str, redis_url: str, request: pytest.FixtureRequest) ->
             client.delete(*keys)
     finally:
         client.close()
+
+
+FULL_QUEUE = {"x-max-length": 0, "x-overflow": "reject-publish"}
+"""Arguments of a queue that refuses every message (the broker answers ``basic.nack``)."""
+
+
+def relay_starter(url: str, engine: Engine, **defaults: Any
+                  ) -> tuple[Callable[..., OutboxRelay], Callable[[], None]]:
+    """``start(**options)`` starts an outbox relay (``defaults`` overridden by ``options``)
+    and waits until it is ready; ``stop_all()`` stops every relay started."""
+    relays: list[OutboxRelay] = []
+
+    def start(**options: Any) -> OutboxRelay:
+        relay = OutboxRelay(url, engine, **{"reconnect_min_s": 0.1, **defaults, **options})
+        relays.append(relay)
+        relay.start()
+        assert relay.wait_until_ready(WAIT_S)
+        return relay
+
+    def stop_all() -> None:
+        for relay in relays:
+            relay.stop(timeout=2.0)
+
+    return start, stop_all

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, insert, select
 from oms.bus.outbox_relay import OutboxRelay
 from oms.bus.topology import EVENTS_EXCHANGE, declare_topology_at
 from oms.store.models import OutboxEvent
-from tests.integration.conftest import WAIT_S, Broker, wait_until
+from tests.integration.conftest import FULL_QUEUE, Broker, relay_starter, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,14 +34,7 @@ def outbox(db_engine: Engine) -> Engine:
 def events(broker: Broker) -> Broker:
     """oms.events exists, with a queue that receives every DEMO1 event."""
     declare_topology_at(broker.url)
-    connection = broker.connect()
-    try:
-        channel = connection.channel()
-        channel.queue_delete(WATCH_QUEUE)
-        channel.queue_declare(WATCH_QUEUE, durable=True)
-        channel.queue_bind(WATCH_QUEUE, EVENTS_EXCHANGE, routing_key="DEMO1.#")
-    finally:
-        connection.close()
+    broker.bind_fresh_queue(WATCH_QUEUE, "DEMO1.#", durable=True)
     return broker
 
 
@@ -49,19 +42,9 @@ def events(broker: Broker) -> Broker:
 def start_relay(
     events: Broker, outbox: Engine
 ) -> Iterator[Callable[..., OutboxRelay]]:
-    relays: list[OutboxRelay] = []
-
-    def start(**options: Any) -> OutboxRelay:
-        options = {"poll_interval_s": 0.05, "reconnect_min_s": 0.1, **options}
-        relay = OutboxRelay(events.url, outbox, **options)
-        relays.append(relay)
-        relay.start()
-        assert relay.wait_until_ready(WAIT_S)
-        return relay
-
+    start, stop_all = relay_starter(events.url, outbox, poll_interval_s=0.05)
     yield start
-    for relay in relays:
-        relay.stop(timeout=2.0)
+    stop_all()
 
 
 def add_events(engine: Engine, count: int, *, first_seq: int = 1,
@@ -156,15 +139,7 @@ def test_a_row_naming_a_missing_exchange_is_parked_without_holding_back_the_othe
 def test_a_row_the_broker_refuses_is_retried_then_parked(
     start_relay: Callable[..., OutboxRelay], events: Broker, outbox: Engine
 ) -> None:
-    connection = events.connect()
-    try:
-        channel = connection.channel()
-        channel.queue_delete("test.events.full")
-        channel.queue_declare("test.events.full", arguments={
-            "x-max-length": 0, "x-overflow": "reject-publish"})
-        channel.queue_bind("test.events.full", EVENTS_EXCHANGE, routing_key="FULL.#")
-    finally:
-        connection.close()
+    events.bind_fresh_queue("test.events.full", "FULL.#", arguments=FULL_QUEUE)
     [refused] = add_events(outbox, 1, routing_key="FULL.AAPL.new")
     [fine] = add_events(outbox, 1, first_seq=2)
     start_relay(max_attempts=2)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, insert, select, update
 from oms.bus.outbox_relay import OutboxRelay
 from oms.bus.topology import EVENTS_EXCHANGE, declare_topology_at
 from oms.store.models import OutboxEvent
-from tests.integration.conftest import WAIT_S, Broker, wait_until
+from tests.integration.conftest import FULL_QUEUE, Broker, relay_starter, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -27,32 +27,15 @@ QUEUE = "test.handoff.events"
 @pytest.fixture
 def events(broker: Broker) -> Broker:
     declare_topology_at(broker.url)
-    connection = broker.connect()
-    try:
-        channel = connection.channel()
-        channel.queue_delete(QUEUE)
-        channel.queue_declare(QUEUE, durable=True)
-        channel.queue_bind(QUEUE, EVENTS_EXCHANGE, routing_key="HANDOFF.#")
-    finally:
-        connection.close()
+    broker.bind_fresh_queue(QUEUE, "HANDOFF.#", durable=True)
     return broker
 
 
 @pytest.fixture
 def start_relay(events: Broker, db_engine: Engine) -> Iterator[Callable[..., OutboxRelay]]:
-    relays: list[OutboxRelay] = []
-
-    def start(**options: Any) -> OutboxRelay:
-        relay = OutboxRelay(events.url, db_engine,
-                            **{"poll_interval_s": 3600, "reconnect_min_s": 0.1, **options})
-        relays.append(relay)
-        relay.start()
-        assert relay.wait_until_ready(WAIT_S)
-        return relay
-
+    start, stop_all = relay_starter(events.url, db_engine, poll_interval_s=3600)
     yield start
-    for relay in relays:
-        relay.stop(timeout=2.0)
+    stop_all()
 
 
 def commit_rows(engine: Engine, count: int, routing_key: str = "HANDOFF.AAPL.new"
@@ -109,15 +92,7 @@ def test_a_row_handed_off_and_read_from_the_table_goes_out_once(
 def test_a_handed_off_row_the_broker_refuses_is_retried_from_the_table(
     start_relay: Callable[..., OutboxRelay], events: Broker, db_engine: Engine
 ) -> None:
-    connection = events.connect()
-    try:
-        channel = connection.channel()
-        channel.queue_delete("test.handoff.full")
-        channel.queue_declare("test.handoff.full", arguments={
-            "x-max-length": 0, "x-overflow": "reject-publish"})
-        channel.queue_bind("test.handoff.full", EVENTS_EXCHANGE, routing_key="FULLHANDOFF.#")
-    finally:
-        connection.close()
+    events.bind_fresh_queue("test.handoff.full", "FULLHANDOFF.#", arguments=FULL_QUEUE)
     relay = start_relay(poll_interval_s=0.05, max_attempts=2)
     [refused] = commit_rows(db_engine, 1, routing_key="FULLHANDOFF.AAPL.new")
     relay.handoff([refused])
