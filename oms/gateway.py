@@ -95,7 +95,7 @@ class Gateway:
         self.core = Core(
             engine=self.engine, handlers_factory=self._handlers,
             capacity=f.engine.inbox_capacity, batch_max=f.engine.batch_max,
-            metrics=self.metrics, on_committed=self.relay.wake, on_outbox=self.relay.handoff,
+            metrics=self.metrics, on_outbox=self.relay.handoff,
             clients=self.clients.sessions,
         )
         self._context_parts: dict[str, Any] = {

@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -50,6 +51,17 @@ class GatewayMetrics:
         self.commit_failures = Counter(
             "oms_commit_failures_total", "Batches whose commit failed", registry=r
         )
+
+        self._children: dict[tuple[int, str], Any] = {}
+
+    def labelled(self, metric: Counter | Histogram, value: str) -> Any:
+        """``metric.labels(value)`` of a metric with one label, kept: on the order path
+        prometheus_client's lookup cost more than the update itself."""
+        key = (id(metric), value)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(value)
+        return child
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         if port:

@@ -34,7 +34,7 @@ class CommitTicket:
 
     batch: Batch
     items: list[object]
-    error: BaseException | None = None
+    error: Exception | None = None
     commit_ns: int = 0
     """How long the transaction took (0 until committed)."""
     done: threading.Event = field(default_factory=threading.Event)
@@ -78,7 +78,7 @@ def commit(db: CoreDatabase, effects: Callable[[Batch], None], ticket: CommitTic
     started = time.perf_counter_ns()
     try:
         db.commit(ticket.batch)
-    except BaseException as exc:
+    except Exception as exc:  # the core handles it (requeue, rewind, reload)
         ticket.error = exc
         ticket.done.set()
         return

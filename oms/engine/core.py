@@ -40,7 +40,6 @@ from oms.engine.inputs import (
 )
 from oms.engine.state import load_state
 from oms.metrics import GatewayMetrics
-from oms.store.order_repository import ConcurrentUpdateError
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +66,7 @@ class Core:
         batch_max: int,
         metrics: GatewayMetrics,
         clock: Clock = utc_now,
-        on_committed: Callable[[], None] = lambda: None,
-        on_outbox: Callable[[list[dict[str, Any]]], None] | None = None,
+        on_outbox: Callable[[list[dict[str, Any]]], None] = lambda rows: None,
         clients: ClientSessions | None = None,
     ) -> None:
         self._engine = engine
@@ -76,10 +74,9 @@ class Core:
         self._batch_max = batch_max
         self._metrics = metrics
         self._clock = clock
-        self._on_committed = on_committed
         self._on_outbox = on_outbox
         """Given the committed outbox rows of each batch (the relay publishes them from
-        memory); without it ``on_committed`` wakes a reader of the table instead."""
+        memory)."""
         self._handlers_factory = handlers_factory
         self._clients = clients
         """FIX client sessions: owed reports, replay, status answers, cancel on disconnect."""
@@ -202,7 +199,6 @@ class Core:
             return  # the batch in flight failed: this one, built on it, was discarded with it
         if batch.is_empty():
             self._effects(batch)  # nothing to write: no transaction to wait for
-            self._forget_closed(batch, None)
             return
         ticket = CommitTicket(batch, items)
         self._in_flight = ticket
@@ -218,13 +214,10 @@ class Core:
         ticket.wait()
         self._in_flight = None
         if ticket.error is not None:
-            error = ticket.error
-            if not isinstance(error, SQLAlchemyError | DBAPIError | ConcurrentUpdateError):
-                log.error("batch commit raised %r", error)
-            self._not_committed([*ticket.items, *following_items],
-                                error if isinstance(error, Exception) else RuntimeError(error))
+            self._not_committed([*ticket.items, *following_items], ticket.error)
             return False
-        self._metrics.hop_latency.labels(hop="commit").observe(ticket.commit_ns / 1e9)
+        self._metrics.labelled(self._metrics.hop_latency, "commit").observe(
+            ticket.commit_ns / 1e9)
         for key, seq in ticket.batch.watermarks.items():
             self._committed_seq[key.removeprefix("venue:")] = seq
         self._forget_closed(ticket.batch, following)
@@ -253,10 +246,7 @@ class Core:
         if batch.deliveries:
             ack_all(batch.deliveries)
         if batch.outbox:
-            if self._on_outbox is not None:
-                self._on_outbox(batch.outbox)
-            else:
-                self._on_committed()
+            self._on_outbox(batch.outbox)
 
     def _not_committed(self, items: list[object], exc: Exception) -> None:
         """Memory is ahead of the database: give every input back to its source and reload.

@@ -111,7 +111,6 @@ class Handlers:
         self._sent_ok: deque[tuple[str, str]] = deque()
         """Venue requests sent (by the commit thread), marked ``sent`` by the next batch."""
         self._received_ns = 0
-        self._metric_children: dict[tuple[int, str], Any] = {}
         self.default_limits = ctx.file_default_limits
         self.limits: dict[str, RiskLimits] = {}
         self.reload_limits()
@@ -229,7 +228,7 @@ class Handlers:
             request, exec_type=exec_type, source=source, text=text, now=batch.now
         )
         if self.ctx.metrics is not None:
-            self._counter(self.ctx.metrics.rejects, source.value).inc()
+            self.ctx.metrics.labelled(self.ctx.metrics.rejects, source.value).inc()
         batch.events.append(audit)
         batch.outbox.append(outbox)
 
@@ -484,8 +483,9 @@ class Handlers:
                 time.sleep(wait)  # bounded by the venue's hold (rate_limit_hold_ms)
             if self.ctx.venue.send(venue, msg_type, body):
                 self._sent_ok.append((venue, venue_id))
-                if received_ns and self.ctx.metrics is not None:
-                    self._counter(self.ctx.metrics.hop_latency, "intake_to_wire").observe(
+                metrics = self.ctx.metrics
+                if received_ns and metrics is not None:
+                    metrics.labelled(metrics.hop_latency, "intake_to_wire").observe(
                         (time.perf_counter_ns() - received_ns) / 1e9)
             else:
                 log.warning("venue %s: %s %s not sent (session down); in doubt", venue, kind,
@@ -538,25 +538,16 @@ class Handlers:
         if metrics is None:
             return
         if event.exec_type is ExecType.PENDING_NEW:
-            self._counter(metrics.orders, event.account).inc()
+            metrics.labelled(metrics.orders, event.account).inc()
         elif event.exec_type in (ExecType.PARTIAL_FILL, ExecType.FILL):
-            self._counter(metrics.fills, event.venue or "").inc()
+            metrics.labelled(metrics.fills, event.venue or "").inc()
         elif event.exec_type is ExecType.REJECTED and event.reject_source is not None:
-            self._counter(metrics.rejects, event.reject_source.value).inc()
-
-    def _counter(self, metric: Any, label: str) -> Any:
-        """``metric.labels(label)``, kept: prometheus_client's lookup costs more than the
-        increment."""
-        key = (id(metric), label)
-        child = self._metric_children.get(key)
-        if child is None:
-            child = self._metric_children[key] = metric.labels(label)
-        return child
+            metrics.labelled(metrics.rejects, event.reject_source.value).inc()
 
     def venue_message(self, batch: Batch, message: VenueMessage) -> None:
         metrics = self.ctx.metrics
         if metrics is not None and message.received_ns:
-            hop = self._counter(metrics.hop_latency, "wire_to_event")
+            hop = metrics.labelled(metrics.hop_latency, "wire_to_event")
             batch.after_commit.append(
                 lambda: hop.observe((time.perf_counter_ns() - message.received_ns) / 1e9))
         batch.watermarks[f"venue:{message.venue}"] = message.seq_num
