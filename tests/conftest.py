@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from oms.store.db import make_engine, upgrade
-from tests.support.isolation import TestDatabase, TestVhost, run_token
+from tests.support.isolation import TestDatabase, TestVhost, engine_of, migrated, run_token
 
 
 @pytest.fixture(scope="session")
@@ -19,12 +18,7 @@ def run_id() -> str:
 @pytest.fixture(scope="session")
 def migrated_database(run_id: str) -> Iterator[TestDatabase]:
     """A database of this test run's own, at the newest schema; dropped at the end."""
-    database = TestDatabase.create(run_id)
-    try:
-        upgrade(database.url)
-        yield database
-    finally:
-        database.drop()
+    yield from migrated(run_id)
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +28,7 @@ def database_url(migrated_database: TestDatabase) -> str:
 
 @pytest.fixture(scope="session")
 def db_engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url, application_name="oms-tests")
-    yield engine
-    engine.dispose()
+    yield from engine_of(database_url, "oms-tests")
 
 
 @pytest.fixture(scope="session")

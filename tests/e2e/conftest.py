@@ -6,9 +6,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
-from tests.support.isolation import TestVhost
+from tests.support.isolation import TestDatabase, TestVhost, engine_of, migrated
 from tests.support.stack import Strategy, running_stack, test_settings
+
+
+@pytest.fixture(scope="session")
+def migrated_database(run_id: str) -> Iterator[TestDatabase]:
+    """End-to-end tests get a database of their own, apart from the integration tests': a
+    gateway loads every open order and active kill switch at start, and the integration tests
+    write rows no gateway made (orders without a state snapshot, tripped switches)."""
+    yield from migrated(run_id, "_e2e")
+
+
+@pytest.fixture(scope="session")
+def database_url(migrated_database: TestDatabase) -> str:
+    return migrated_database.url
+
+
+@pytest.fixture(scope="session")
+def db_engine(database_url: str) -> Iterator[Engine]:
+    yield from engine_of(database_url, "oms-tests-e2e")
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import psycopg
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+
+from oms.store.db import make_engine, upgrade
 
 ADMIN_DSN = os.environ.get(
     "OMS_TEST_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -75,3 +79,20 @@ def _rabbitmqctl(*args: str) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr.strip()}")
+
+
+def migrated(token: str, suffix: str = "") -> Iterator[TestDatabase]:
+    """A new database at the newest schema, dropped afterwards (the body of a fixture)."""
+    database = TestDatabase.create(token, suffix)
+    try:
+        upgrade(database.url)
+        yield database
+    finally:
+        database.drop()
+
+
+def engine_of(url: str, name: str) -> Iterator[Engine]:
+    """An engine on ``url``, disposed afterwards (the body of a fixture)."""
+    engine = make_engine(url, application_name=name)
+    yield engine
+    engine.dispose()
