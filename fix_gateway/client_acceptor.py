@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def client_profile(client: FixClientSettings) -> ClientProfile:
     return ClientProfile(
-        name=client.sender_comp_id,
+        name=client.session_name,
         version=FixVersion(client.begin_string),
         accounts=frozenset(client.accounts),
         drop_copy=client.kind == "drop_copy",
@@ -44,11 +44,11 @@ class FixClientGateway:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._clients = list(settings.file.fix_clients)
-        self.keys = {c.sender_comp_id: client_session_key(c) for c in self._clients}
+        self.keys = {c.session_name: client_session_key(c) for c in self._clients}
         self.sender = ClientSender(self.keys)
         self.sessions = ClientSessions([client_profile(c) for c in self._clients], self.sender)
         self._accounts = {
-            c.sender_comp_id: frozenset(c.accounts)
+            c.session_name: frozenset(c.accounts)
             for c in self._clients if c.kind == "order_entry"
         }
         self._acceptor: Any = None
@@ -76,7 +76,7 @@ class FixClientGateway:
             password = self._settings.fix_client_password(client)
             if client.password_env is not None and password is None:
                 log.error("FIX client %s: %s is not set: every logon will be refused",
-                          client.sender_comp_id, client.password_env)
+                          client.session_name, client.password_env)
             specs[client_session_key(client)] = ClientSessionSpec.of(client, password)
         app = ClientApplication(specs, sink, {s: n + 1 for s, n in watermarks.items()})
         data_dir = Path(self._settings.file.engine.data_dir)
@@ -90,7 +90,9 @@ class FixClientGateway:
         acceptor.start()
         self._acceptor = acceptor
         log.info("accepting FIX clients: %s", ", ".join(
-            f"{c.sender_comp_id} (FIX {c.fix_version}, port {c.port}, {c.kind})"
+            f"{c.session_name} (FIX {c.fix_version} {c.sender_comp_id}->{c.target_comp_id}, "
+            f"port {c.port}, {c.kind}, {c.validation}"
+            f"{', reset on logon' if c.reset_on_logon else ''})"
             for c in self._clients))
 
     def stop_accepting(self) -> None:

@@ -12,9 +12,10 @@ Who may connect, checked by quickfix and here:
   Python callback, so it cannot be checked in ``fromAdmin``);
 - password: tag 554 of the Logon, compared in constant time with the environment variable named
   by ``password_env`` (a session that names one that is not set refuses every logon);
-- a Logon that resets the sequence numbers (141=Y) waits until the core has committed the reset
-  (refused if that cannot happen within 5 s), so that after a restart no message of the new
-  sequence can be mistaken for one of the old;
+- a Logon that resets the sequence numbers (141=Y, or any Logon of a session with
+  ``reset_on_logon``) waits until the core has committed the reset (refused if that cannot
+  happen within 5 s), so that after a restart no message of the new sequence can be mistaken
+  for one of the old;
 - malformed messages: quickfix's data dictionary answers them with a session Reject (35=3);
 - unsupported message types: a BusinessMessageReject (35=j), reason 3;
 - orders on a drop-copy session: a BusinessMessageReject, reason 6 (not authorised);
@@ -59,6 +60,7 @@ class ClientSessionSpec:
     password_required: bool = False
     password: str | None = None
     max_messages_per_s: int = 500
+    reset_on_logon: bool = False
 
     @property
     def name(self) -> str:
@@ -67,12 +69,13 @@ class ClientSessionSpec:
     @classmethod
     def of(cls, client: FixClientSettings, password: str | None) -> ClientSessionSpec:
         return cls(
-            profile=SessionProfile(client.sender_comp_id, client.accounts,
+            profile=SessionProfile(client.session_name, client.accounts,
                                    FixVersion(client.begin_string)),
             drop_copy=client.kind == "drop_copy",
             password_required=client.password_env is not None,
             password=password,
             max_messages_per_s=client.max_messages_per_s,
+            reset_on_logon=client.reset_on_logon,
         )
 
 
@@ -172,7 +175,9 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
             self._clean_logout.discard(spec.name)
             problem = logon_problem(spec, message.getField(554) if message.isSetField(554)
                                     else None)
-            if problem is None and message.isSetField(141) and message.getField(141) == "Y":
+            resets = spec.reset_on_logon or (
+                message.isSetField(141) and message.getField(141) == "Y")
+            if problem is None and resets:
                 problem = self._record_reset(spec.name)
             if problem is not None:
                 log.warning("client %s: logon refused: %s", spec.name, problem)

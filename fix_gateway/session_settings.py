@@ -13,7 +13,23 @@ from pathlib import Path
 
 import quickfix as fix
 
-from oms.settings import FixClientSettings, TradingHours, VenueSettings
+from oms.settings import FixClientSettings, FixSessionSettings, TradingHours, VenueSettings
+
+STRICT = {
+    # What the FIX spec says a session must refuse (a session Reject, 35=3, with 45/371/372/373)
+    "AllowUnknownMsgFields": "N",        # undefined tag (373=0), tag not in the type (373=2)
+    "ValidateUserDefinedFields": "Y",    # user-defined tags (>= 5000) not in the dictionary
+    "ValidateFieldsOutOfOrder": "Y",     # header/body/trailer order (373=14)
+    "ValidateFieldsHaveValues": "Y",     # tag without a value (373=4)
+}
+LENIENT = {
+    # Undefined and user-defined tags are accepted (and ignored): for counterparties that send
+    # their own tags without publishing a dictionary. Everything else is validated as above.
+    "AllowUnknownMsgFields": "Y",
+    "ValidateUserDefinedFields": "N",
+    "ValidateFieldsOutOfOrder": "Y",
+    "ValidateFieldsHaveValues": "Y",
+}
 
 
 def data_dictionary(begin_string: str) -> str:
@@ -68,16 +84,25 @@ def _paths(d: fix.Dictionary, store: Path) -> None:
     d.setString("FileLogPath", str(store / "log"))
 
 
-def _common(d: fix.Dictionary, begin_string: str, store: Path, heartbeat_s: int) -> None:
+def _common(d: fix.Dictionary, session: FixSessionSettings, store: Path,
+            heartbeat_s: int) -> None:
+    begin_string = session.begin_string
     d.setString("BeginString", begin_string)
     _paths(d, store)
     d.setString("UseDataDictionary", "Y")
     d.setString("DataDictionary", data_dictionary(begin_string))
     d.setString("HeartBtInt", str(heartbeat_s))
-    d.setString("ValidateUserDefinedFields", "N")
-    d.setString("AllowUnknownMsgFields", "Y")
+    for key, value in (STRICT if session.validation == "strict" else LENIENT).items():
+        d.setString(key, value)
+    d.setString("ResetOnLogon", _yes(session.reset_on_logon))
+    d.setString("ResetOnLogout", _yes(session.reset_on_logout))
+    d.setString("ResetOnDisconnect", _yes(session.reset_on_disconnect))
     d.setString("PersistMessages", "Y")
     d.setString("MillisecondsInTimeStamp", "Y")
+
+
+def _yes(flag: bool) -> str:
+    return "Y" if flag else "N"
 
 
 def venue_initiator_settings(
@@ -90,7 +115,7 @@ def venue_initiator_settings(
     settings.set(defaults)
     for venue in venues:
         d = fix.Dictionary()
-        _common(d, venue.begin_string, data_dir / "fix" / "venues", venue.heartbeat_s)
+        _common(d, venue, data_dir / "fix" / "venues", venue.heartbeat_s)
         d.setString("SocketConnectHost", venue.host)
         d.setString("SocketConnectPort", str(venue.port))
         d.setString("ReconnectInterval", str(venue.reconnect_s))
@@ -110,7 +135,7 @@ def client_acceptor_settings(
     settings.set(defaults)
     for client in clients:
         d = fix.Dictionary()
-        _common(d, client.begin_string, data_dir / "fix" / "clients", 30)
+        _common(d, client, data_dir / "fix" / "clients", 30)
         d.setString("SocketAcceptPort", str(client.port))
         d.setString("SocketNodelay", "Y")
         if client.allowed_ips:  # checked before the Logon by quickfix's threaded acceptor

@@ -197,7 +197,8 @@ def fix() -> None:
 
 @fix.command("reset-sequence")
 @click.option("--venue", "venue_name", help="a venue session of the settings file")
-@click.option("--client", "client_id", help="a FIX client session (its SenderCompID)")
+@click.option("--client", "client_id",
+              help="a FIX client session (its name: by default its SenderCompID)")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 def fix_reset_sequence(venue_name: str | None, client_id: str | None, yes: bool) -> None:
     """Reset a session's sequence numbers to 1 (gateway stopped; agree it with the peer)."""
@@ -219,7 +220,7 @@ def fix_reset_sequence(venue_name: str | None, client_id: str | None, yes: bool)
             raise click.ClickException(f"no venue {venue_name!r} in the settings") from None
         store, watermark = data_dir / "venues" / "store", f"venue:{venue_name}"
     else:
-        clients = {c.sender_comp_id: c for c in settings.file.fix_clients}
+        clients = {c.session_name: c for c in settings.file.fix_clients}
         if client_id not in clients:
             raise click.ClickException(f"no FIX client {client_id!r} in the settings")
         key = client_session_key(clients[client_id])

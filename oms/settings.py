@@ -115,9 +115,41 @@ class TradingHours(_Strict):
         return ZoneInfo(self.timezone)
 
 
-class VenueSettings(_Strict):
-    name: Name
+class FixSessionSettings(_Strict):
+    """What every FIX session has, venue or client: a session is (fix_version, sender_comp_id,
+    target_comp_id), and these settings say how it treats sequence numbers and bad messages.
+
+    - ``reset_on_logon`` / ``reset_on_logout`` / ``reset_on_disconnect``: sequence numbers go
+      back to 1 at each logon / after a logout / after a lost connection (quickfix's
+      ``ResetOnLogon``, ``ResetOnLogout``, ``ResetOnDisconnect``), as most counterparties that
+      start every day afresh configure their sessions.
+    - ``validation = "strict"``: a message that breaks the FIX data dictionary (an undefined
+      tag, a tag not defined for the message type, a required tag missing, a tag without a
+      value, a value out of range, a wrong NumInGroup, group fields out of order, a repeated
+      tag) is answered with a session Reject (35=3) and never reaches the order path.
+      ``"lenient"`` accepts undefined and user-defined tags (the behaviour before this setting).
+    """
+
     fix_version: Literal["4.2", "4.4"] = "4.4"
+    sender_comp_id: CompId
+    target_comp_id: CompId
+    reset_on_logon: bool = False
+    reset_on_logout: bool = False
+    reset_on_disconnect: bool = False
+    validation: Literal["strict", "lenient"] = "strict"
+
+    @property
+    def begin_string(self) -> str:
+        return f"FIX.{self.fix_version}"
+
+    @property
+    def session_triple(self) -> tuple[str, str, str]:
+        """What identifies the session on the wire: (fix_version, sender, target)."""
+        return (self.fix_version, self.sender_comp_id, self.target_comp_id)
+
+
+class VenueSettings(FixSessionSettings):
+    name: Name
     host: str = "127.0.0.1"
     port: Annotated[int, Field(gt=0, lt=65536)]
     sender_comp_id: CompId = "OMS"
@@ -128,10 +160,9 @@ class VenueSettings(_Strict):
     max_messages_per_s: Annotated[int, Field(gt=0)] = 2000
     rate_limit_hold_ms: Annotated[int, Field(ge=0, le=10_000)] = 100
     symbols: tuple[str, ...] = ()
-
-    @property
-    def begin_string(self) -> str:
-        return f"FIX.{self.fix_version}"
+    request_timeout_s: Annotated[Decimal, Field(gt=0, le=3600, allow_inf_nan=False)] = Decimal(10)
+    """A new, cancel or replace unanswered this long is followed by an OrderStatusRequest; if
+    that is not answered within as long again, the order is raised to operators as in doubt."""
 
 
 class InstrumentSettings(_Strict):
@@ -156,12 +187,16 @@ class AmqpUserSettings(_Strict):
     accounts: tuple[Name, ...]
 
 
-class FixClientSettings(_Strict):
-    """A counterparty that connects to us. ``kind = "drop_copy"`` receives copies only."""
+class FixClientSettings(FixSessionSettings):
+    """A counterparty's session with us. ``kind = "drop_copy"`` receives copies only.
 
+    One counterparty (SenderCompID) may have several sessions, e.g. FIX 4.2 and FIX 4.4, on one
+    port or on several; each is its own session with its own ``name`` (by default the
+    SenderCompID), sequence numbers, ClOrdID scope and entitlements."""
+
+    name: Name | None = None
     sender_comp_id: CompId
     target_comp_id: CompId = "OMS"
-    fix_version: Literal["4.2", "4.4"] = "4.4"
     port: Annotated[int, Field(gt=0, lt=65536)]
     kind: Literal["order_entry", "drop_copy"] = "order_entry"
     accounts: tuple[Name, ...]
@@ -173,10 +208,15 @@ class FixClientSettings(_Strict):
     """With ``cancel_on_disconnect``: also cancel after a clean Logout (false: only on a drop)."""
     hours: TradingHours = TradingHours()
     max_messages_per_s: Annotated[int, Field(gt=0)] = 500
+    cl_ord_id_scope: Literal["day", "forever"] = "day"
+    """``day``: a ClOrdID may be used again on a later trading day of the session (the day
+    boundary is midnight in ``hours.timezone``); ``forever``: never again (within the
+    retention of ``client_requests``, see ``engine.client_requests_retention_days``)."""
 
     @property
-    def begin_string(self) -> str:
-        return f"FIX.{self.fix_version}"
+    def session_name(self) -> str:
+        """The session's name in the OMS: order origins ``fix:<name>``, watermarks, pages."""
+        return self.name or self.sender_comp_id
 
 
 class EngineSettings(_Strict):
@@ -190,6 +230,9 @@ class EngineSettings(_Strict):
     health_port: Annotated[int, Field(ge=0, lt=65536)] = 9109
     listen_address: str = "127.0.0.1"
     """Address of the metrics and health endpoints (0.0.0.0 in a container)."""
+    client_requests_retention_days: Annotated[int, Field(ge=1, le=36_500)] = 30
+    """Requests (origin, ClOrdID) older than this many days are purged once a day by the
+    gateway (``oms db purge`` does it by hand); those of open orders are kept."""
 
 
 class AdminSettings(_Strict):
@@ -216,7 +259,9 @@ class SettingsFile(_Strict):
         _unique("instruments", "symbol", [i.symbol for i in self.instruments])
         accounts = _unique("accounts", "name", [a.name for a in self.accounts])
         _unique("amqp_users", "name", [u.name for u in self.amqp_users])
-        _unique("fix_clients", "sender_comp_id", [c.sender_comp_id for c in self.fix_clients])
+        _unique_sessions("venues", [v.session_triple for v in self.venues])
+        _unique_sessions("fix_clients", [c.session_triple for c in self.fix_clients])
+        _unique_client_names(self.fix_clients)
         for i, inst in enumerate(self.instruments):
             if inst.venue not in venue_names:
                 raise ValueError(f"instruments[{i}].venue: unknown venue {inst.venue!r}")
@@ -236,6 +281,12 @@ class SettingsFile(_Strict):
                 "is not one of amqp_users"
             )
         return self
+
+    def fix_client(self, session_name: str) -> FixClientSettings:
+        for client in self.fix_clients:
+            if client.session_name == session_name:
+                return client
+        raise KeyError(session_name)
 
     def venue(self, name: str) -> VenueSettings:
         for venue in self.venues:
@@ -260,6 +311,29 @@ class SettingsFile(_Strict):
             if u.name == user:
                 return frozenset(u.accounts)
         return frozenset()
+
+
+def _unique_sessions(section: str, triples: list[tuple[str, str, str]]) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    for i, triple in enumerate(triples):
+        if triple in seen:
+            version, sender, target = triple
+            raise ValueError(
+                f"{section}[{i}]: duplicate session FIX {version} {sender}->{target} "
+                "(a session is fix_version, sender_comp_id and target_comp_id)")
+        seen.add(triple)
+
+
+def _unique_client_names(clients: tuple[FixClientSettings, ...]) -> None:
+    seen: set[str] = set()
+    for i, client in enumerate(clients):
+        name = client.session_name
+        if name in seen:
+            hint = "" if client.name else (
+                f": sessions of one counterparty need a name each, e.g. name = "
+                f"\"{client.sender_comp_id}-{client.fix_version.replace('.', '')}\"")
+            raise ValueError(f"fix_clients[{i}].name: duplicate session name {name!r}{hint}")
+        seen.add(name)
 
 
 def _unique(section: str, key: str, values: list[str]) -> set[str]:

@@ -183,7 +183,7 @@ class Handlers:
                       or getattr(request, "kind", "") == "cancel" else "replace"))
         batch.client_requests.append({
             "origin": request.origin, "cl_ord_id": request.cl_ord_id, "kind": kind,
-            "order_id": None, "received_at": batch.now,
+            "order_id": None, "received_at": batch.now, "trading_day": batch.now.date(),
         })
         denial = self._entitlement(request)
         if denial is not None:

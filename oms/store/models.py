@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -65,12 +66,16 @@ class VenueRequestKind(enum.StrEnum):
 
 class VenueRequestState(enum.StrEnum):
     """A venue request is written ``pending_send`` before it is sent: after a crash, one still
-    in that state is in doubt and is resolved by an OrderStatusRequest after logon."""
+    in that state is resolved by an OrderStatusRequest after logon. A request the venue does
+    not answer within its ``request_timeout_s`` is ``status_requested`` (an OrderStatusRequest
+    went out); if that is not answered in time either, it is ``in_doubt``: an operator must
+    look (the Exceptions page)."""
 
     PENDING_SEND = "pending_send"
     SENT = "sent"
     ANSWERED = "answered"
     IN_DOUBT = "in_doubt"
+    STATUS_REQUESTED = "status_requested"
 
 
 def _pg_enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -150,18 +155,25 @@ class Order(Base):
 
 
 class ClientRequest(Base):
-    """Every command received, identified by (origin, cl_ord_id): a replayed ClOrdID is found here.
+    """Every command received, identified by (origin, cl_ord_id, trading_day): a replayed
+    ClOrdID is found here.
 
-    The origin is ``amqp:<account>`` for strategies and ``fix:<session>`` for FIX clients.
+    The origin is ``amqp:<account>`` for strategies and ``fix:<session>`` for FIX clients. The
+    trading day is the date in the session's time zone (UTC for AMQP): a FIX session with
+    ``cl_ord_id_scope = "day"`` may use a ClOrdID again on a later day; every other origin is
+    checked across days (within the retention, ``engine.client_requests_retention_days``).
     """
 
     __tablename__ = "client_requests"
 
     origin: Mapped[str] = mapped_column(String(80), primary_key=True)
     cl_ord_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trading_day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[VenueRequestKind] = mapped_column(VENUE_REQUEST_KIND)
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.order_id"))
     received_at: Mapped[datetime] = mapped_column(TS)
+
+    __table_args__ = (Index("ix_client_requests_trading_day", "trading_day"),)
 
 
 class OrderEvent(Base):
@@ -265,6 +277,7 @@ class VenueRequest(Base):
     state: Mapped[VenueRequestState] = mapped_column(VENUE_REQUEST_STATE)
     created_at: Mapped[datetime] = mapped_column(TS)
     sent_at: Mapped[datetime | None] = mapped_column(TS)
+    note: Mapped[str | None] = mapped_column(Text, doc="why the request is in doubt")
 
     __table_args__ = (
         Index("ix_venue_requests_order_id", "order_id"),

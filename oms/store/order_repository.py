@@ -104,7 +104,7 @@ def record_client_requests(conn: Connection, rows: Sequence[Mapping[str, Any]]) 
         return []
     stmt = (
         pg_insert(CLIENT_REQUESTS)
-        .on_conflict_do_nothing(index_elements=["origin", "cl_ord_id"])
+        .on_conflict_do_nothing(index_elements=["origin", "cl_ord_id", "trading_day"])
         .returning(CLIENT_REQUESTS.c.origin, CLIENT_REQUESTS.c.cl_ord_id)
     )
     inserted: set[tuple[str, str]] = set()

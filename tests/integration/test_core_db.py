@@ -42,7 +42,8 @@ def _batch_of_single_rows(token: str, changed: dict[str, Any]) -> Batch:
     batch.save_order(_order(new_id), is_new=True)
     batch.save_order(changed | {"status": "new", "seq": 2}, is_new=False)
     batch.client_requests.append({"origin": "amqp:DEMO1", "cl_ord_id": f"c-{new_id}",
-                                  "kind": "new", "order_id": new_id, "received_at": NOW})
+                                  "kind": "new", "order_id": new_id, "received_at": NOW,
+                                  "trading_day": NOW.date()})
     batch.events.append({"event_id": event_id, "order_id": new_id, "seq": 1,
                          "account": "DEMO1", "exec_type": "pending_new",
                          "ord_status": "pending_new", "body": {"seq": 1}, "cause": {},

@@ -110,7 +110,7 @@ def test_a_batch_with_one_stale_row_names_it_and_writes_nothing(db_engine: Engin
 
 def test_a_replayed_cl_ord_id_is_recognised(db_engine: Engine) -> None:
     request = {"origin": "amqp:DEMO2", "cl_ord_id": "replay-1", "kind": "new",
-               "order_id": None, "received_at": NOW}
+               "order_id": None, "received_at": NOW, "trading_day": NOW.date()}
     with db_engine.begin() as conn:
         assert repo.record_client_requests(conn, [request]) == [True]
     with db_engine.begin() as conn:

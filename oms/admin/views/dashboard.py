@@ -43,8 +43,8 @@ def _panels() -> dict[str, Any]:
     f = svc.settings.file
     reported = {(s.kind, s.name) for c in components for s in c.sessions}
     silent = [("venue", v.name) for v in f.venues if ("venue", v.name) not in reported]
-    silent += [("client", c.sender_comp_id) for c in f.fix_clients
-               if ("client", c.sender_comp_id) not in reported]
+    silent += [("client", c.session_name) for c in f.fix_clients
+               if ("client", c.session_name) not in reported]
     return {
         "counts": counts, "components": components, "silent_sessions": silent,
         "mirror": mirror, "redis_error": redis_error, "now": now,

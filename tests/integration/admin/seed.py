@@ -77,7 +77,7 @@ def reference_data(conn: Connection) -> None:
     ])
     conn.execute(CLIENT_REQUESTS.insert(), [
         {"origin": "amqp:DEMO1", "cl_ord_id": FILLED_CL, "kind": "new", "order_id": FILLED,
-         "received_at": T0},
+         "received_at": T0, "trading_day": T0.date()},
     ])
     conn.execute(ORDER_EVENTS.insert(), [
         _event(RESTING, 1, "pending_new", "pending_new", "DEMO1", T0),
