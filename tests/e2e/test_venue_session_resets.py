@@ -1,0 +1,83 @@
+"""Venue sessions configured unlike our default: sequence numbers reset at every logon, and a
+FIX 4.2 venue validated leniently. What the venue received is read from the venue simulator's
+own message log (the wire as the venue saw it), not from the gateway."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fix_gateway.venue_sim import Behaviours
+from tests.support.events import cid, is_
+from tests.support.isolation import TestVhost
+from tests.support.stack import Strategy, running_stack, test_settings
+
+pytestmark = pytest.mark.e2e
+
+
+def _logons_the_venue_received(data_dir: Path) -> list[dict[int, str]]:
+    logons = []
+    for log in (data_dir / "venue-sim" / "log").glob("*.messages.current.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            raw = line.split(" : ", 1)[-1]
+            fields = dict(
+                (int(tag), value) for tag, value in re.findall(r"(\d+)=([^\x01]*)\x01", raw)
+            )
+            if fields.get(35) == "A" and fields.get(49) == "OMS":
+                logons.append(fields)
+    return logons
+
+
+def _resetting_venue(raw: dict[str, Any]) -> None:
+    raw["venues"][0]["reset_on_logon"] = True
+    raw["venues"][0]["reconnect_s"] = 1
+
+
+def test_a_venue_session_that_resets_at_every_logon_logs_on_at_1_and_keeps_trading(
+    database_url: str, amqp_vhost: TestVhost, run_id: str, tmp_path: Path
+) -> None:
+    settings = test_settings(database_url=database_url, amqp_url=amqp_vhost.url,
+                             data_dir=tmp_path, edit=_resetting_venue)
+    with running_stack(settings, tmp_path, f"oms_test_{run_id}_vreset:",
+                       Behaviours(disconnect_after_messages=2)) as gateway, \
+            Strategy(amqp_vhost.url) as trader:
+        before = [cid("before-drop") for _ in range(2)]
+        for order in before:
+            trader.new_order("DEMO1", order, "ZVZZT", "buy", "1", "9.00")
+        for order in before:
+            assert trader.wait_for(lambda e, o=order: e["cl_ord_id"] == o and e["exec_type"]
+                                   in ("new", "rejected"), timeout=30)["exec_type"] == "new"
+        assert gateway.wait_until_ready(30), "the venue session did not come back"
+        after = cid("after-reset")
+        trader.new_order("DEMO1", after, "ZVZZT", "buy", "1", "9.00")
+        assert trader.wait_for(is_(after, "new"), timeout=30)["ord_status"] == "new"
+    logons = _logons_the_venue_received(tmp_path)
+    assert len(logons) >= 2, logons
+    assert all(logon[34] == "1" and logon.get(141) == "Y" for logon in logons), logons
+
+
+def _lenient_fix42_venue(raw: dict[str, Any]) -> None:
+    raw["venues"][0]["fix_version"] = "4.2"
+    raw["venues"][0]["validation"] = "lenient"
+    raw["venues"][0]["reset_on_logout"] = True
+    raw["venues"][0]["reset_on_disconnect"] = True
+
+
+def test_a_lenient_fix_42_venue_that_resets_on_logout_and_disconnect_fills_a_cross(
+    database_url: str, amqp_vhost: TestVhost, run_id: str, tmp_path: Path
+) -> None:
+    settings = test_settings(database_url=database_url, amqp_url=amqp_vhost.url,
+                             data_dir=tmp_path, edit=_lenient_fix42_venue)
+    with running_stack(settings, tmp_path, f"oms_test_{run_id}_v42len:"), \
+            Strategy(amqp_vhost.url) as trader:
+        buy, sell = cid("b42l"), cid("s42l")
+        trader.new_order("DEMO1", buy, "ZVZZT", "buy", "10", "10.00")
+        trader.wait_for(is_(buy, "new"))
+        trader.new_order("DEMO2", sell, "ZVZZT", "sell", "10", "10.00")
+        assert trader.wait_for(is_(buy, "fill"))["ord_status"] == "filled"
+        assert trader.wait_for(is_(sell, "fill"))["ord_status"] == "filled"
+    logons = _logons_the_venue_received(tmp_path)
+    assert logons and all(logon[8] == "FIX.4.2" for logon in logons), logons
