@@ -17,6 +17,9 @@ Who may connect, checked by quickfix and here:
   happen within 5 s), so that after a restart no message of the new sequence can be mistaken
   for one of the old;
 - malformed messages: quickfix's data dictionary answers them with a session Reject (35=3);
+  on a strict session, fields of a repeating group out of order too (``client_inbound_log``
+  sees the raw text, ``fromApp`` answers), and quickfix's own session replies are completed
+  where the FIX spec asks for more (``session_replies``). Such a message never reaches the core;
 - unsupported message types: a BusinessMessageReject (35=j), reason 3;
 - orders on a drop-copy session: a BusinessMessageReject, reason 6 (not authorised);
 - more than ``max_messages_per_s`` application messages in a second: a BusinessMessageReject.
@@ -34,7 +37,15 @@ from dataclasses import dataclass
 
 import quickfix as fix
 
+from fix_gateway.client_inbound_log import InboundChecks
 from fix_gateway.client_translate import ORDER_MESSAGES, SessionProfile, client_input
+from fix_gateway.session_replies import (
+    LOGOUT,
+    REJECT,
+    group_order_reject,
+    logout_reason,
+    missing_ref_tag,
+)
 from fix_gateway.session_settings import SessionKey
 from fix_gateway.translate_codes import FixVersion
 from fix_gateway.translate_fields import TranslationError
@@ -118,9 +129,12 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
     session name, the inbound MsgSeqNum the core has committed + 1."""
 
     def __init__(self, sessions: Mapping[SessionKey, ClientSessionSpec], sink: Sink,
-                 next_target_seq: Mapping[str, int], *, reset_timeout_s: float = 5.0) -> None:
+                 next_target_seq: Mapping[str, int], *, reset_timeout_s: float = 5.0,
+                 inbound: InboundChecks | None = None) -> None:
         super().__init__()
         self._reset_timeout_s = reset_timeout_s
+        self._inbound = inbound
+        self._logout_reasons: dict[SessionKey, str] = {}
         self._sessions = dict(sessions)
         self._sink = sink
         self._next_target_seq = dict(next_target_seq)
@@ -162,8 +176,30 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
         self._clean_logout.discard(spec.name)
         self._sink(ClientSessionChanged(spec.name, False, clean_logout=clean))
 
+    @_guarded
     def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
-        return None
+        """Complete quickfix's session replies where the spec asks for more
+        (``session_replies``)."""
+        msg_type = message.getHeader().getField(35)
+        if msg_type not in (REJECT, LOGOUT):
+            if self._logout_reasons:  # the reason is for a Logout sent right after the Reject
+                self._logout_reasons.pop(SessionKey.of(session_id), None)
+            return
+        key = SessionKey.of(session_id)
+        if msg_type == LOGOUT:
+            reason = self._logout_reasons.pop(key, None)
+            if reason and not message.isSetField(58):
+                message.setField(58, reason)
+            return
+        sent = parse_raw(message.toString())
+        ref_tag = missing_ref_tag(sent)
+        if ref_tag is not None:
+            message.setField(371, str(ref_tag))
+        reason = logout_reason(sent)
+        if reason:
+            self._logout_reasons[key] = reason
+        else:
+            self._logout_reasons.pop(key, None)
 
     @_guarded
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
@@ -205,6 +241,15 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
             return
         fields = parse_raw(message.toString())
         msg_type = fields.get(35, "")
+        if self._inbound is not None:
+            problem = self._inbound.take(key, int(fields.get(34) or 0))
+            if problem is not None:
+                body = group_order_reject(key.begin_string, fields, problem)
+                log.warning("client %s: message %s rejected: %s (tag %d)", spec.name,
+                            fields.get(34), body[58], problem.tag)
+                fix.Session.sendToTarget(build_message(key.begin_string, REJECT, body),
+                                         key.session_id())
+                return
         if msg_type not in ORDER_MESSAGES:
             raise fix.UnsupportedMessageType()
         if spec.drop_copy:

@@ -16,15 +16,21 @@ import quickfix as fix
 from oms.settings import FixClientSettings, FixSessionSettings, TradingHours, VenueSettings
 
 STRICT = {
-    # What the FIX spec says a session must refuse (a session Reject, 35=3, with 45/371/372/373)
-    "AllowUnknownMsgFields": "N",        # undefined tag (373=0), tag not in the type (373=2)
+    # What the FIX spec says a session must refuse (a session Reject, 35=3, with 45/371/372/373).
+    # The order of the fields inside a repeating group entry (373=15), which quickfix does not
+    # check, is checked by the client acceptor on strict sessions (``client_inbound_log``).
+    "AllowUnknownMsgFields": "N",        # undefined tag (373=0), tag not in the type (373=2),
+                                         # NumInGroup not matching the entries (373=16)
     "ValidateUserDefinedFields": "Y",    # user-defined tags (>= 5000) not in the dictionary
     "ValidateFieldsOutOfOrder": "Y",     # header/body/trailer order (373=14)
     "ValidateFieldsHaveValues": "Y",     # tag without a value (373=4)
 }
 LENIENT = {
-    # Undefined and user-defined tags are accepted (and ignored): for counterparties that send
-    # their own tags without publishing a dictionary. Everything else is validated as above.
+    # The gateway's behaviour before the setting existed, for counterparties that send their own
+    # tags without publishing a dictionary: undefined, user-defined and misplaced tags are
+    # accepted (and ignored), and so, as quickfix skips its tag checks then, are NumInGroup
+    # counts; group field order is not checked. Required tags, values (format, enumerations),
+    # empty tags, repeated tags and header/body/trailer order are validated as above.
     "AllowUnknownMsgFields": "Y",
     "ValidateUserDefinedFields": "N",
     "ValidateFieldsOutOfOrder": "Y",
