@@ -278,16 +278,17 @@ class ClientSessions:
     def _known_resend(self, handlers: Handlers, batch: Batch, request: ClientFixRequest,
                       profile: ClientProfile) -> bool:
         """A resent (PossDup/PossResend) request already recorded: answer with the order's
-        status (Appendix D31) instead of a duplicate reject; an unknown one is processed."""
+        status (Appendix D31) instead of a duplicate reject; an unknown one is processed.
+
+        Recorded means within the ClOrdID's scope (the table, the batch in flight or this
+        batch, as the handlers looked them up for the batch): for a day-scoped session, this
+        trading day only, so a resend of today's order is never taken for yesterday's order
+        with the same ClOrdID."""
         command = request.command
-        order_id = handlers.state.by_request.get((command.origin, command.cl_ord_id))
-        if order_id is None:  # not in memory: the table (memory may be a batch ahead of it)
-            with handlers.ctx.engine.connect() as conn:
-                known = orders_repo.find_client_request(conn, command.origin, command.cl_ord_id)
-            if known is None:
-                return False
-            order_id = known["order_id"]
-        order = handlers.order_by_id(order_id) if order_id else None
+        known = handlers.recorded(command, batch.now)
+        if known is None:
+            return False
+        order = handlers.order_by_id(known.order_id) if known.order_id else None
         if order is not None:
             fields = status_report(order, command.cl_ord_id, profile.version,
                                    exec_id=uuid.uuid4().hex, now=batch.now)

@@ -9,6 +9,7 @@ rolled back and the state reloaded).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, select, update
@@ -99,25 +100,31 @@ def load_open_orders(conn: Connection) -> list[dict[str, Any]]:
 
 
 def record_client_requests(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[bool]:
-    """Record commands by (origin, cl_ord_id). Returns, per row, False where it was a replay."""
+    """Record commands by (origin, cl_ord_id, trading_day). Returns, per row, False where that
+    key was recorded already (a replay)."""
     if not rows:
         return []
+    table = CLIENT_REQUESTS
     stmt = (
-        pg_insert(CLIENT_REQUESTS)
+        pg_insert(table)
         .on_conflict_do_nothing(index_elements=["origin", "cl_ord_id", "trading_day"])
-        .returning(CLIENT_REQUESTS.c.origin, CLIENT_REQUESTS.c.cl_ord_id)
+        .returning(table.c.origin, table.c.cl_ord_id, table.c.trading_day)
     )
-    inserted: set[tuple[str, str]] = set()
+    inserted: set[tuple[str, str, date]] = set()
     for row in rows:
         got = conn.execute(stmt, dict(row)).first()
         if got is not None:
-            inserted.add((got[0], got[1]))
-    return [(r["origin"], r["cl_ord_id"]) in inserted for r in rows]
+            inserted.add((got[0], got[1], got[2]))
+    return [(r["origin"], r["cl_ord_id"], r["trading_day"]) in inserted for r in rows]
 
 
 def find_client_request(conn: Connection, origin: str, cl_ord_id: str) -> dict[str, Any] | None:
-    stmt = select(CLIENT_REQUESTS).where(
-        CLIENT_REQUESTS.c.origin == origin, CLIENT_REQUESTS.c.cl_ord_id == cl_ord_id
+    """The newest request of ``origin`` with ``cl_ord_id`` (a day-scoped FIX session may use a
+    ClOrdID again on a later trading day)."""
+    table = CLIENT_REQUESTS
+    stmt = (
+        select(table).where(table.c.origin == origin, table.c.cl_ord_id == cl_ord_id)
+        .order_by(table.c.trading_day.desc()).limit(1)
     )
     row = conn.execute(stmt).mappings().first()
     return dict(row) if row else None

@@ -176,14 +176,16 @@ def test_a_lost_connection_is_a_database_error_and_the_next_batch_reconnects(
         first = Batch(now=NOW)
         first.save_order(_order(f"L{token}"), is_new=True)
         db.commit(first)
-        from oms.engine.replays import recorded_requests
+        from oms.engine.replays import RequestKey, recorded_requests
+        from oms.engine.trading_days import EVERY_DAY
 
-        recorded_requests(db.reader(), [("amqp:DEMO1", "nothing")])
+        nothing = [RequestKey("amqp:DEMO1", "nothing", EVERY_DAY)]
+        recorded_requests(db.reader(), nothing)
         with db_engine.connect() as conn:
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                               " WHERE application_name = :n"), {"n": name})
         with pytest.raises(SQLAlchemyError):
-            recorded_requests(db.reader(), [("amqp:DEMO1", "nothing")])
+            recorded_requests(db.reader(), nothing)
         lost = Batch(now=NOW)
         lost.save_order(_order(f"M{token}"), is_new=True)
         with pytest.raises(SQLAlchemyError):
