@@ -1,8 +1,9 @@
 """What operators change, each in one transaction with its audit row.
 
-Commands for the gateway's core (cancels, kill switches, breaker re-enables, limit reloads) go
-through the durable operator channel (``operator_channel.issue_command``: command row + audit
-row + NOTIFY); the core applies them in order and records the result on the command row.
+Commands for the gateway's core (cancels, kill switches, breaker re-enables, limit reloads, FIX
+session operations) go through the durable operator channel (``operator_channel.issue_command``:
+command row + audit row + NOTIFY); the core applies them in order and records the result on the
+command row.
 Resolving an unmatched report needs no core: it is written here directly.
 """
 
@@ -20,6 +21,7 @@ from oms.admin.queries.risk_limits import DEFAULTS, limits_scope
 from oms.admin.queries.tables import ORDERS, RISK_LIMITS, TERMINAL_STATUSES, UNMATCHED
 from oms.domain.risk import RiskLimits
 from oms.domain.values import KillScope
+from oms.engine.session_commands import SessionAction, SessionOperation
 from oms.settings import SettingsFile
 from oms.store.operator_channel import issue_command
 
@@ -158,6 +160,30 @@ def resolve_unmatched(engine: Engine, who: Operator, *, report_id: int, resoluti
         record_audit(conn, at=who.now, username=who.username, action="resolve_unmatched",
                      target=f"unmatched:{report_id}", reason=resolution,
                      details={"venue": row.venue, "exec_id": row.exec_id})
+
+
+def operate_fix_session(
+    engine: Engine, who: Operator, file: SettingsFile, *, session: str, action: SessionAction,
+    seq: int | None = None, reason: str,
+) -> int:
+    """Have the gateway set a FIX session's next sender or target MsgSeqNum, log it out or on,
+    or reset it (``oms.engine.session_commands``). The command is refused by the gateway if it
+    has not taken it within ``VALIDITY`` (issued while it was down)."""
+    known = fix_session_names(file)
+    if session not in known:
+        raise ActionRefused(f"unknown FIX session {session!r}: known are {', '.join(known)}")
+    try:
+        operation = SessionOperation.issued(session, action, seq, who.now)
+    except ValueError as exc:
+        raise ActionRefused(str(exc)) from None
+    with engine.begin() as conn:
+        return _issue(conn, who, operation.kind, operation.payload(), reason, session)
+
+
+def fix_session_names(file: SettingsFile) -> list[str]:
+    """Every FIX session of the settings file, as the OMS names them."""
+    return ([f"venue:{v.name}" for v in file.venues]
+            + [f"client:{c.session_name}" for c in file.fix_clients])
 
 
 def known_accounts(conn: Connection, file: SettingsFile) -> set[str]:

@@ -74,10 +74,11 @@ def _register_blueprints(app: Flask) -> None:
     from oms.admin.views.limits import bp as limits
     from oms.admin.views.orders import bp as orders
     from oms.admin.views.positions import bp as positions
+    from oms.admin.views.sessions import bp as sessions
     from oms.admin.views.users import bp as users
 
     for blueprint in (auth, health, dashboard, orders, positions, exceptions, limits, controls,
-                      audit, users):
+                      sessions, audit, users):
         app.register_blueprint(blueprint)
 
 

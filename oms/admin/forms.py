@@ -9,13 +9,15 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
+    IntegerField,
     PasswordField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Regexp
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from oms.domain.values import KillScope, OperatorRole
+from oms.engine.session_commands import MAX_SEQ
 
 REASON_MAX = 500
 ROLE_CHOICES = [r.value for r in OperatorRole]
@@ -98,6 +100,23 @@ class ChangeRoleForm(FlaskForm):  # type: ignore[misc]
 class SetDisabledForm(FlaskForm):  # type: ignore[misc]
     disabled = StringField("Disable (1) or enable (0)", validators=[AnyOf(["1", "0"])])
     reason = _reason()
+
+
+class SessionSeqForm(FlaskForm):  # type: ignore[misc]
+    """Set a FIX session's next sender or target MsgSeqNum (which one is in the URL)."""
+
+    seq = IntegerField("Next MsgSeqNum", validators=[
+        InputRequired("a MsgSeqNum is required"),
+        NumberRange(min=1, max=MAX_SEQ, message=f"a MsgSeqNum is from 1 to {MAX_SEQ}"),
+    ])
+    reason = _reason()
+
+
+class SessionOperationForm(FlaskForm):  # type: ignore[misc]
+    """Log a FIX session on or out, or reset it (logout and reset take a confirmation)."""
+
+    reason = _reason()
+    confirm = HiddenField()
 
 
 def text(field: StringField | TextAreaField | HiddenField) -> str:

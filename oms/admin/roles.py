@@ -16,6 +16,8 @@ class Permission(StrEnum):
     REENABLE_BREAKER = "reenable_breaker"
     RESOLVE_REPORTS = "resolve_reports"
     MANAGE_USERS = "manage_users"
+    FIX_SESSIONS = "fix_sessions"
+    """Set a FIX session's sequence numbers, log it out or on, reset it."""
 
 
 GRANTS: dict[OperatorRole, frozenset[Permission]] = {

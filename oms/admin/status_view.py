@@ -2,7 +2,9 @@
 
 The gateway writes, per component, ``heartbeat`` (ISO time), ``inbox_depth``, ``last_batch``
 and per FIX session ``venue:<name>`` or ``client:<name>`` = ``"<state> <sender_seq>
-<target_seq>"``; any other field (a latency figure, say) is shown as it is.
+<target_seq>"`` (state ``logged_on``, ``down`` or ``logged_out_by_operator``: logons refused
+until an operator logs the session on); any other field (a latency figure, say) is shown as it
+is.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Operator commands, applied by the core in the batch that received them.
 
-They arrive on the durable channel (``operator_commands`` table + NOTIFY) from the admin pages,
-which check the operator's role before issuing; the core checks it again through the domain's
-kill switch and breaker (``role`` in the payload, admin by default for commands only admins can
-issue). Each command's result is written back to its row in the same transaction, and every
-order it touches produces events whose text names the operator and the reason.
+They arrive on the durable channel (``operator_commands`` table + NOTIFY) from the admin pages
+(and the ``oms fix`` session commands), which check the operator's role before issuing; the core
+checks it again through the domain's kill switch and breaker (``role`` in the payload, admin by
+default for commands only admins can issue). Each command's result is written back to its row in
+the same transaction, and every order it touches produces events whose text names the operator
+and the reason. FIX session operations (``fix_*`` kinds) are in ``session_commands``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from oms.domain.risk import MassCancelIntent, RiskLimits
 from oms.domain.values import KillScope, OperatorRole, OrdStatus
 from oms.engine.batch import Batch
 from oms.engine.inputs import OperatorCommandReceived
+from oms.engine.session_commands import SESSION_KINDS, apply_session_command
 
 if TYPE_CHECKING:
     from oms.engine.handlers import Handlers
@@ -106,6 +108,8 @@ def _apply(h: Handlers, batch: Batch, command: OperatorCommandReceived) -> None:
             })
     elif command.kind == "limits_changed":
         result = h.reload_limits()
+    elif command.kind in SESSION_KINDS:
+        result = apply_session_command(h, batch, command)
     else:
         result = f"refused: unknown command kind {command.kind!r}"
     log.info("operator command %d (%s by %s): %s", command.command_id, command.kind,

@@ -314,6 +314,22 @@ def test_an_admin_adds_a_viewer_who_can_only_read(page: Any, browser: Any, admin
     viewer.close()
 
 
+def test_an_admin_resets_a_client_session_from_the_sessions_page(page: Any) -> None:
+    page.goto("/sessions")
+    reload_until(page, "#session-venue-SIM >> text=logged on")  # the gateway's status
+    shot(page, "19-sessions")
+    form = page.locator("form[action='/sessions/client/CLIENT1/reset']")
+    form.locator("input[name=reason]").fill("browser test: reset agreed with CLIENT1")
+    form.locator("button").click()
+    page.locator("h1", has_text="Reset FIX session client:CLIENT1").wait_for()
+    assert "must log on again at MsgSeqNum 1" in page.inner_text("main")
+    shot(page, "20-sessions-reset-confirm")
+    page.click("button:has-text('Reset client:CLIENT1')")
+    page.locator(".flash.ok", has_text="reset client:CLIENT1").wait_for()
+    reload_until(page, "text=the client's next Logon is expected at MsgSeqNum 1")  # its result
+    shot(page, "21-sessions-reset-done")
+
+
 def test_the_other_pages_render_for_screenshots(page: Any) -> None:
     for name, url, heading in [
         ("14-risk-limits", "/limits", "Risk limits"),

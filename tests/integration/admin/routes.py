@@ -16,6 +16,7 @@ PAGES = {
     "limits.index": "/limits",
     "limits.edit": "/limits/DEMO1",
     "controls.index": "/kill-switch",
+    "sessions.index": "/sessions",
     "audit.index": "/audit",
     "users.index": "/users",
 }
@@ -39,6 +40,9 @@ ACTIONS: dict[str, tuple[str, dict[str, str], Permission]] = {
                        Permission.KILL_SWITCH),
     "controls.reenable": ("/breakers/DEMO2/reenable", {"reason": "venue loop fixed"},
                           Permission.REENABLE_BREAKER),
+    "sessions.operate": ("/sessions/venue/SIM/reset",
+                         {"reason": "venue asked for a reset", "confirm": "yes"},
+                         Permission.FIX_SESSIONS),
     "limits.save": ("/limits/CLIENT1", {"version": "0", "max_order_qty": "500",
                                         "reason": "new client, start small"},
                     Permission.EDIT_LIMITS),
