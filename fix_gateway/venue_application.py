@@ -15,9 +15,16 @@ import quickfix as fix
 from fix_gateway.session_settings import SessionKey
 from fix_gateway.translate import cancel_reject_from_fix, execution_report_from_fix
 from fix_gateway.translate_codes import FixVersion
-from fix_gateway.wire import build_message, parse_raw
+from fix_gateway.venue_rejects import SentMessages, reject_notice_from_fix
+from fix_gateway.wire import SOH, build_message, parse_raw
 from oms.domain.order_inputs import VenueCancelReject, VenueExecutionReport
-from oms.engine.inputs import VenueMessage, VenueSessionChanged
+from oms.engine.inputs import (
+    RejectNotice,
+    VenueMessage,
+    VenueMessageRejectedByUs,
+    VenueSessionChanged,
+    VenueSessionReject,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +33,32 @@ Sink = Callable[[object], None]
 
 def venue_report_from_fields(
     fields: dict[int, str], begin_string: str
-) -> VenueExecutionReport | VenueCancelReject:
-    """An ExecutionReport (35=8) or OrderCancelReject (35=9) in domain terms.
+) -> VenueExecutionReport | VenueCancelReject | RejectNotice:
+    """An ExecutionReport (35=8) or OrderCancelReject (35=9) in domain terms, or what a
+    BusinessMessageReject (35=j) says about the message it refuses.
 
     Raises ``TranslationError`` (naming the tag) for a garbled report, ``ValueError`` for a
-    message type that is neither."""
+    message type that is none of these."""
     version = FixVersion(begin_string)
     msg_type = fields.get(35)
     if msg_type == "8":
         return execution_report_from_fix(fields, version)
     if msg_type == "9":
         return cancel_reject_from_fix(fields, version)
+    if msg_type == "j":
+        return reject_notice_from_fix(fields)
     raise ValueError(f"unexpected application message type {msg_type!r} from a venue")
+
+
+def _field(raw: str, tag: int) -> str | None:
+    """One field of a raw message (its first occurrence), without parsing the rest."""
+    marker = f"{SOH}{tag}="
+    start = raw.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = raw.find(SOH, start)
+    return raw[start:] if end < 0 else raw[start:end]
 
 
 def _guarded(callback: Callable[..., None]) -> Callable[..., None]:
@@ -62,9 +83,12 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
     whatever quickfix had received but the core had not committed."""
 
     def __init__(
-        self, venues: Mapping[SessionKey, str], sink: Sink, next_target_seq: Mapping[str, int]
+        self, venues: Mapping[SessionKey, str], sink: Sink, next_target_seq: Mapping[str, int],
+        sent: SentMessages | None = None,
     ) -> None:
         super().__init__()
+        self._sent = sent if sent is not None else SentMessages()
+        """What we sent by MsgSeqNum, per venue: a venue's reject names it by RefSeqNum."""
         self._venues = dict(venues)
         self._venue_of_text = {str(key): venue for key, venue in venues.items()}
         """By ``SessionID.toString()`` (one binding call per message instead of six)."""
@@ -109,19 +133,48 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         """As quickfix's onLogon/onLogout last said (no call into quickfix)."""
         return venue in self._up
 
+    @_guarded
     def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
-        return None
+        venue = self._venue_of_text.get(session_id.toString())
+        if venue is None:
+            return
+        raw = message.toString()
+        if _field(raw, 43) == "Y":
+            return  # a gap fill standing in for earlier numbers: their records stay
+        seq = _field(raw, 34)
+        msg_type = _field(raw, 35) or ""
+        if seq is not None and seq.isdigit():
+            self._sent.record(venue, int(seq), msg_type, None)
+        if msg_type == "3":
+            # our session refuses a venue's message (strict validation): it never reaches
+            # fromApp, so the core would not know a fill, say, was lost
+            fields = parse_raw(raw)
+            self._sink(VenueMessageRejectedByUs(venue, reject_notice_from_fix(fields), fields))
 
+    @_guarded
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
-        return None
+        venue = self._venue_of_text.get(session_id.toString())
+        if venue is None:
+            return
+        raw = message.toString()
+        if _field(raw, 35) != "3":
+            return
+        fields = parse_raw(raw)
+        notice = reject_notice_from_fix(fields)
+        self._sink(VenueSessionReject(venue, notice, self._sent.find(venue, notice.ref_seq_num),
+                                      fields))
 
     @_guarded
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         # Never resend a stale order instruction on a venue's ResendRequest: quickfix then sends
         # a gap fill instead, and in-doubt orders are resolved by status request.
-        header = message.getHeader()
-        if header.isSetField(43) and header.getField(43) == "Y":
+        raw = message.toString()  # one call into the binding for every field read here
+        if _field(raw, 43) == "Y":
             raise fix.DoNotSend()
+        venue = self._venue_of_text.get(session_id.toString())
+        seq = _field(raw, 34)
+        if venue is not None and seq is not None and seq.isdigit():
+            self._sent.record(venue, int(seq), _field(raw, 35) or "", _field(raw, 11))
 
     @_guarded
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
@@ -129,13 +182,19 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
         if venue is None:
             return
         fields = parse_raw(message.toString())
+        msg_type = fields.get(35, "")
+        sent = None
+        if msg_type == "j":  # a BusinessMessageReject names our message by RefSeqNum
+            ref_seq = fields.get(45, "")
+            sent = self._sent.find(venue, int(ref_seq)) if ref_seq.isdigit() else None
         self._sink(
             VenueMessage(
                 venue=venue,
-                msg_type=fields.get(35, ""),
+                msg_type=msg_type,
                 fields=fields,
                 seq_num=int(fields.get(34, "0") or 0),
                 received_ns=time.perf_counter_ns(),
+                sent=sent,
             )
         )
 

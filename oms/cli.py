@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
 from oms.admin.cli_commands import admin_command, user_group
+from oms.fix_commands import FIX_SESSION_COMMANDS
 from oms.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
@@ -59,6 +61,32 @@ def db_downgrade(revision: str) -> None:
     settings = _settings()
     _run_db(lambda: downgrade(settings.database_url, revision), settings.database_url)
     click.echo(f"database at {revision}")
+
+
+@db.command("purge")
+@click.option("--before", "before", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="remove client requests of trading days before this date (YYYY-MM-DD)")
+@click.option("--force", is_flag=True,
+              help="allow a date within engine.client_requests_retention_days")
+def db_purge(before: datetime, force: bool) -> None:
+    """Remove client requests (ClOrdIDs) of old trading days; those of open orders are kept."""
+    from oms.store.db import make_engine
+    from oms.store.purge import kept_before, purge_client_requests, purge_refusal
+
+    settings, day = _settings(), before.date()
+    refusal = purge_refusal(day, datetime.now(UTC).date(),
+                            settings.file.engine.client_requests_retention_days, force=force)
+    if refusal is not None:
+        raise click.ClickException(refusal)
+    engine = make_engine(settings.database_url)
+    try:
+        removed, kept = _run_db(
+            lambda: (purge_client_requests(engine, day), kept_before(engine, day)),
+            settings.database_url)
+    finally:
+        engine.dispose()
+    click.echo(f"removed {removed} client request(s) of trading days before {day}; "
+               f"kept {kept} of open orders")
 
 
 def _run_db(action: Callable[[], T], url: str) -> T:
@@ -192,7 +220,7 @@ def demo(duration: float, rate: float, seed: int, keep_running: bool | None,
 
 @main.group()
 def fix() -> None:
-    """FIX session tooling."""
+    """FIX session tooling: sequence operations on a running gateway, offline reset."""
 
 
 @fix.command("reset-sequence")
@@ -294,6 +322,8 @@ def bench(quick: bool, json_path: Path | None, rate: float, orders: int | None,
 
 main.add_command(admin_command)
 main.add_command(user_group)
+for _session_command in FIX_SESSION_COMMANDS:  # set-seq, logout, logon, reset (running gateway)
+    fix.add_command(_session_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -22,6 +22,7 @@ from typing import Any
 import quickfix as fix
 
 from fix_gateway.client_acceptor import FixClientGateway
+from fix_gateway.session_control import SessionControl
 from fix_gateway.session_settings import venue_initiator_settings, venue_session_key
 from fix_gateway.venue_application import (
     VenueApplication,
@@ -33,11 +34,12 @@ from oms.bus.outbox_relay import OutboxRelay
 from oms.bus.topology import declare_topology_at
 from oms.cache import CacheUnavailable, RedisCache
 from oms.domain.risk import KillSwitchEntry
-from oms.engine.core import Core
+from oms.engine.core import Clock, Core, utc_now
 from oms.engine.handlers import Context, Handlers
 from oms.engine.ids import IdAllocator
 from oms.engine.risk_setup import account_limits, instruments
 from oms.engine.state import CoreState
+from oms.engine.trading_days import ClOrdIdScopes
 from oms.engine.venue_throttle import OutboundThrottle
 from oms.metrics import GatewayMetrics, HealthServer
 from oms.settings import Settings
@@ -46,6 +48,7 @@ from oms.store.db import make_engine
 from oms.store.gateway_lock import GatewayAlreadyRunningError, GatewayLock
 from oms.store.models import FixSessionWatermark
 from oms.store.operator_channel import OperatorCommandListener
+from oms.store.purge import RetentionPurge
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ class ReferencePrices:
 
 class Gateway:
     def __init__(self, settings: Settings, *, redis_prefix: str | None = None,
-                 name: str = "main") -> None:
+                 name: str = "main", clock: Clock = utc_now) -> None:
         self.settings = settings
         f = settings.file
         self.engine = make_engine(settings.database_url, application_name=f"oms-gateway-{name}")
@@ -92,12 +95,14 @@ class Gateway:
         self.sender = VenueSender(self.venue_keys)
         defaults, per_account = account_limits(f)
         self.clients = FixClientGateway(settings)
+        self.session_control = SessionControl(self.venue_keys, self.clients.keys)
         self.core = Core(
             engine=self.engine, handlers_factory=self._handlers,
             capacity=f.engine.inbox_capacity, batch_max=f.engine.batch_max,
             metrics=self.metrics, on_outbox=self.relay.handoff,
-            clients=self.clients.sessions,
+            clients=self.clients.sessions, clock=clock,
         )
+        self.purge = RetentionPurge(self.engine, f.engine.client_requests_retention_days)
         self._context_parts: dict[str, Any] = {
             "instruments": instruments(f), "file_default_limits": defaults,
             "file_account_limits": per_account,
@@ -125,6 +130,10 @@ class Gateway:
             translate=venue_report_from_fields,
             mirror_kill_switches=self._mirror_kill_switches,
             venue_hours={v.name: v.hours for v in f.venues},
+            request_timeout_s={v.name: float(v.request_timeout_s) for v in f.venues},
+            cl_ord_id_scopes=ClOrdIdScopes.of_sessions(
+                (c.session_name, c.hours.zone, c.cl_ord_id_scope == "day")
+                for c in f.fix_clients),
             metrics=self.metrics,
             throttles={
                 v.name: OutboundThrottle(v.max_messages_per_s, v.rate_limit_hold_ms / 1000,
@@ -133,6 +142,7 @@ class Gateway:
             },
             order_ids=IdAllocator("O", self._reserve_order_ids),
             venue_ids=IdAllocator("V", self._reserve_venue_ids),
+            session_control=self.session_control,
             **self._context_parts,
         )
         return Handlers(ctx, state)
@@ -210,7 +220,8 @@ class Gateway:
         f = self.settings.file
         watermarks = self._watermarks()
         app = VenueApplication(
-            {key: name for name, key in self.venue_keys.items()}, self.core.put,
+            {key: name for name, key in self.venue_keys.items()},
+            self.session_control.watching(self.core.put),
             {v: n + 1 for v, n in watermarks.items()},
         )
         self.sender.follow(app)
@@ -244,6 +255,7 @@ class Gateway:
                 self.fatal.set()
                 return
             self.references.refresh()
+            self.purge.step(datetime.now(UTC))
             self.metrics.inbox_depth.set(self.core.inbox_depth())
             status = {
                 "heartbeat": datetime.now(UTC).isoformat(),
@@ -254,10 +266,12 @@ class Gateway:
                 up = self.sender.is_logged_on(venue)
                 self.metrics.session_state.labels(session=f"venue:{venue}").set(1 if up else 0)
                 sender, target = self.sender.sequence_numbers(venue)
-                status[f"venue:{venue}"] = f"{'logged_on' if up else 'down'} {sender} {target}"
+                state = self.session_control.state(f"venue:{venue}", up)
+                status[f"venue:{venue}"] = f"{state} {sender} {target}"
             for client, (up, sender, target) in self.clients.status().items():
                 self.metrics.session_state.labels(session=f"client:{client}").set(1 if up else 0)
-                status[f"client:{client}"] = f"{'logged_on' if up else 'down'} {sender} {target}"
+                state = self.session_control.state(f"client:{client}", up)
+                status[f"client:{client}"] = f"{state} {sender} {target}"
             lag = self._outbox_lag()
             if lag is not None:
                 self.metrics.outbox_lag.set(lag)

@@ -51,6 +51,24 @@ class GatewayMetrics:
         self.commit_failures = Counter(
             "oms_commit_failures_total", "Batches whose commit failed", registry=r
         )
+        self.venue_rejects = Counter(
+            "oms_venue_rejects_total",
+            "Venue session Rejects (kind session_reject) and BusinessMessageRejects"
+            " (business_reject) of our messages, and venue messages our session rejected"
+            " (rejected_by_us: they never reached the order path)",
+            ["venue", "kind"], registry=r,
+        )
+        self.request_timeouts = Counter(
+            "oms_venue_request_timeouts_total",
+            "Venue requests unanswered within request_timeout_s: an OrderStatusRequest was sent"
+            " (stage status_requested), or that was not answered either (stage in_doubt)",
+            ["venue", "stage"], registry=r,
+        )
+        self.orders_in_doubt = Gauge(
+            "oms_orders_in_doubt",
+            "Orders with a venue request in doubt (on the Exceptions page until answered)",
+            registry=r,
+        )
 
         self._children: dict[tuple[int, str], Any] = {}
 

@@ -422,12 +422,18 @@ def status_report(order: Order, report: VenueExecutionReport, now: datetime) -> 
 
     An order the OMS has sent but never heard about (in doubt after a restart) is resolved by
     the answer: the venue knows it (acknowledged), does not (rejected, D24), or closed it.
+    A request in flight the answer settles is answered (see ``_answered_by_status``).
     Otherwise nothing changes; a disagreement is flagged, never guessed.
     """
     reported = report.ord_status
+    answered = _answered_by_status(order, report, now)
+    if answered is not None:
+        return answered
     if order.closed_as is None and not order.acknowledged:
         if reported is OrdStatus.REJECTED:
-            text = report.text or "the venue does not know the order (order status response)"
+            # the venue's own text, else why (``_close`` joins the two: never both)
+            text = None if report.text else (
+                "the venue does not know the order (order status response)")
             return _close(order, report, now, OrdStatus.REJECTED, ExecType.REJECTED, text=text)
         if reported in (OrdStatus.CANCELED, OrdStatus.EXPIRED):
             exec_type = ExecType.CANCELED if reported is OrdStatus.CANCELED else ExecType.EXPIRED
@@ -450,3 +456,31 @@ def status_report(order: Order, report: VenueExecutionReport, now: datetime) -> 
     what = f"status {reported.value}" if reported is not None else "no status the OMS models"
     note = f"informational report ({what}) changes nothing"
     return _applied(order, report, note=note, anomalies=anomalies)
+
+
+def _answered_by_status(
+    order: Order, report: VenueExecutionReport, now: datetime
+) -> Outcome | None:
+    """A request in flight that the status response answers, as the venue never did:
+
+    - the order is canceled while a cancel is in flight: that cancel is answered, canceled;
+    - the venue knows the order by the ClOrdID of a replace in flight, working: replaced.
+    """
+    reported = report.ord_status
+    if order.closed_as is not None:
+        return None
+    cancels = order.pending_of(RequestKind.CANCEL)
+    if reported is OrdStatus.CANCELED and cancels:
+        text = report.text or "canceled, as the venue's order status response shows"
+        answer = replace(report, cl_ord_id=cancels[0].cl_ord_id, text=text)
+        return _close(order, answer, now, OrdStatus.CANCELED, ExecType.CANCELED)
+    request = order._find_request(report.cl_ord_id)
+    if (
+        request is not None
+        and request.kind is RequestKind.REPLACE
+        and reported in _WORKING_STATUSES
+        and reported is not OrdStatus.PENDING_REPLACE
+    ):
+        text = report.text or "replaced, as the venue's order status response shows"
+        return replaced(order, replace(report, text=text), now)
+    return None

@@ -213,6 +213,22 @@ class VenueCancelReject:
     transact_time: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RequestNotTaken:
+    """The venue did not take request ``cl_ord_id`` up.
+
+    Either it refused the message that carried it (a session Reject, 35=3, or a
+    BusinessMessageReject, 35=j, matched to the request by the engine), or it never answered
+    it and its order status response shows the order as it was (``request_not_taken_by_status``).
+    ``cl_ord_id`` names the order's own new request (the order is rejected by the venue) or a
+    cancel/replace in flight (cancel_rejected / replace_rejected: the order goes back to what
+    its facts say). ``text`` says what the venue did, in its own words where it gave any.
+    """
+
+    cl_ord_id: str
+    text: str
+
+
 OrderInput = (
     OrderAccepted
     | RejectOrder
@@ -223,5 +239,6 @@ OrderInput = (
     | OperatorCloseOrder
     | VenueExecutionReport
     | VenueCancelReject
+    | RequestNotTaken
 )
 """Every input ``Order.apply`` takes (``SubmitOrder`` creates the order instead)."""

@@ -16,6 +16,7 @@ from oms.domain.order_inputs import (
     OrderInput,
     RejectOrder,
     RequestCancel,
+    RequestNotTaken,
     RequestReplace,
     RestateOrder,
     VenueCancelReject,
@@ -48,6 +49,7 @@ class InputKind(StrEnum):
     RESTATE = "restate"
     OPERATOR_CLOSE = "operator_close"
     CANCEL_REJECT = "cancel_reject"
+    REQUEST_NOT_TAKEN = "request_not_taken"
     STATUS_REPORT = "status_report"
     PENDING_NEW_REPORT = "pending_new_report"
     NEW_REPORT = "new_report"
@@ -92,6 +94,7 @@ _COMMAND_KINDS: dict[type, InputKind] = {
     RestateOrder: InputKind.RESTATE,
     OperatorCloseOrder: InputKind.OPERATOR_CLOSE,
     VenueCancelReject: InputKind.CANCEL_REJECT,
+    RequestNotTaken: InputKind.REQUEST_NOT_TAKEN,
 }
 
 

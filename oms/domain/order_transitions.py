@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from oms.domain import order_handlers_commands as command
+from oms.domain import order_handlers_refusals as refusal
 from oms.domain import order_handlers_reports as report
 from oms.domain.order_events import Outcome
 from oms.domain.order_phases import InputKind, Phase
@@ -54,6 +55,7 @@ TRANSITIONS: Final[Mapping[tuple[Phase, InputKind], Handler]] = MappingProxyType
         (PENDING_NEW, K.PENDING_REPLACE_REPORT): report.request_acknowledged,
         (PENDING_NEW, K.REPLACED_REPORT): report.replaced,
         (PENDING_NEW, K.CANCEL_REJECT): report.cancel_reject,
+        (PENDING_NEW, K.REQUEST_NOT_TAKEN): refusal.request_not_taken,  # 35=3/35=j, silence
         (PENDING_NEW, K.STATUS_REPORT): report.status_report,  # in doubt: D24, D26
         (PENDING_NEW, K.REQUEST_CANCEL): command.request_cancel,  # B.1.d, B.1.e
         (PENDING_NEW, K.REQUEST_REPLACE): command.request_replace,
@@ -73,6 +75,7 @@ TRANSITIONS: Final[Mapping[tuple[Phase, InputKind], Handler]] = MappingProxyType
         (WORKING, K.PENDING_REPLACE_REPORT): report.request_acknowledged,  # D6, D7, D13
         (WORKING, K.REPLACED_REPORT): report.replaced,  # D6, D7, D10, D13, D16
         (WORKING, K.CANCEL_REJECT): report.cancel_reject,  # D3 alt, D14, D15, D17
+        (WORKING, K.REQUEST_NOT_TAKEN): refusal.request_not_taken,
         (WORKING, K.STATUS_REPORT): report.status_report,  # D25, D26, D31, D37
         (WORKING, K.REQUEST_CANCEL): command.request_cancel,
         (WORKING, K.REQUEST_REPLACE): command.request_replace,
@@ -91,6 +94,7 @@ TRANSITIONS: Final[Mapping[tuple[Phase, InputKind], Handler]] = MappingProxyType
         (FILLED, K.PENDING_REPLACE_REPORT): report.request_acknowledged,  # D8
         (FILLED, K.REPLACED_REPORT): report.replaced,  # D8 raise, D11/D12 amended to cum
         (FILLED, K.CANCEL_REJECT): report.cancel_reject,  # D5, D9: stays filled
+        (FILLED, K.REQUEST_NOT_TAKEN): refusal.request_not_taken,
         (FILLED, K.STATUS_REPORT): report.status_report,
         (FILLED, K.REQUEST_REPLACE): command.request_replace,  # D8: quantity increase only
         (FILLED, K.RESTATE): command.restate,
@@ -107,6 +111,7 @@ TRANSITIONS: Final[Mapping[tuple[Phase, InputKind], Handler]] = MappingProxyType
         (CLOSED, K.PENDING_CANCEL_REPORT): report.request_acknowledged_late,
         (CLOSED, K.PENDING_REPLACE_REPORT): report.request_acknowledged_late,
         (CLOSED, K.CANCEL_REJECT): report.cancel_reject,  # already answered on close
+        (CLOSED, K.REQUEST_NOT_TAKEN): refusal.request_not_taken,  # answered on close
         (CLOSED, K.STATUS_REPORT): report.status_report,
     }
 )

@@ -36,7 +36,9 @@ from oms.engine.inputs import (
     Stop,
     Tick,
     VenueMessage,
+    VenueMessageRejectedByUs,
     VenueSessionChanged,
+    VenueSessionReject,
 )
 from oms.engine.state import load_state
 from oms.metrics import GatewayMetrics
@@ -284,6 +286,8 @@ class Core:
             handlers.venue_message(batch, item)
         elif isinstance(item, VenueSessionChanged):
             handlers.venue_session(batch, item)
+        elif isinstance(item, VenueSessionReject | VenueMessageRejectedByUs):
+            handlers.venue_reject(batch, item)
         elif isinstance(item, OperatorCommandReceived):
             handlers.operator_command(batch, item)
         elif isinstance(item, Tick):

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -57,15 +57,25 @@ from oms.domain.risk import (
     record_replace,
 )
 from oms.domain.values import ExecType, Instrument, OrdStatus, RejectSource
+from oms.engine import venue_reject_handling, venue_silence
 from oms.engine.batch import Batch
 from oms.engine.event_rows import event_rows, orderless_body_rows
 from oms.engine.expiry import due_for_expiry
 from oms.engine.ids import IdAllocator
-from oms.engine.inputs import OperatorCommandReceived, VenueMessage, VenueSessionChanged
+from oms.engine.inputs import (
+    OperatorCommandReceived,
+    RejectNotice,
+    VenueMessage,
+    VenueMessageRejectedByUs,
+    VenueSessionChanged,
+    VenueSessionReject,
+)
 from oms.engine.operator_commands import apply_operator_command, effective_limits, mass_cancel
 from oms.engine.order_rows import order_from_row, order_row
-from oms.engine.replays import recorded_requests
+from oms.engine.replays import Recorded, RequestKey, recorded_requests
 from oms.engine.state import CoreState, VenueRequestRef
+from oms.engine.trading_days import ClOrdIdScopes
+from oms.engine.venue_quirks import request_confirmed
 from oms.engine.venue_throttle import OutboundThrottle
 from oms.metrics import GatewayMetrics
 from oms.settings import TradingHours
@@ -76,7 +86,8 @@ from oms.store.models import VenueRequest
 log = logging.getLogger(__name__)
 
 TRADE_TYPES = (ExecType.PARTIAL_FILL, ExecType.FILL, ExecType.TRADE_CORRECT, ExecType.TRADE_CANCEL)
-Translate = Callable[[dict[int, str], str], VenueExecutionReport | VenueCancelReject]
+Translate = Callable[
+    [dict[int, str], str], VenueExecutionReport | VenueCancelReject | RejectNotice]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +112,20 @@ class Context:
     metrics: GatewayMetrics | None = None
     venue_hours: dict[str, TradingHours] = dataclasses.field(default_factory=dict)
     monotonic: Callable[[], float] = time.monotonic
+    request_timeout_s: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Per venue: how long a request may go unanswered (see ``venue_silence``)."""
+    session_control: Any = None  # SessionPort (oms.engine.session_commands); None: no FIX ops
+    cl_ord_id_scopes: ClOrdIdScopes = dataclasses.field(default_factory=ClOrdIdScopes)
+    """Per origin: the time zone of its trading day and whether ClOrdIDs are unique per day."""
 
 
 class Handlers:
     def __init__(self, ctx: Context, state: CoreState) -> None:
         self.ctx = ctx
         self.state = state
-        self._replayed: set[tuple[str, str]] = set()
+        self._recorded: dict[tuple[str, str], Recorded] = {}
+        """Requests of this batch's ClOrdIDs recorded before (the table, the batch in flight,
+        this batch), by (origin, cl_ord_id): the newest, as ``begin`` found them."""
         self._sent_ok: deque[tuple[str, str]] = deque()
         """Venue requests sent (by the commit thread), marked ``sent`` by the next batch."""
         self._received_ns = 0
@@ -144,31 +162,52 @@ class Handlers:
     def begin(self, batch: Batch, items: list[object], conn: Connection | None = None) -> None:
         """Look up what the batch's inputs need from the database (on ``conn``, the core's
         reading connection, else a pooled one)."""
-        keys: list[tuple[str, str]] = []
+        keys: list[RequestKey] = []
         for item in items:
             command = getattr(item, "command", None)
             if isinstance(command, NewOrderRequest | CancelRequest | ReplaceRequest
                           | InvalidRequest):
-                keys.append((command.origin, command.cl_ord_id))
+                keys.append(RequestKey(command.origin, command.cl_ord_id,
+                                       self._duplicates_since(command.origin, batch.now)))
         # the previous batch may still be committing: its requests are not in the table yet
-        in_flight = self._replayed
-        self._replayed = set()
+        in_flight = self._recorded
+        self._recorded = {}
         if keys and conn is not None:
-            self._replayed = recorded_requests(conn, keys)
+            self._recorded = recorded_requests(conn, keys)
         elif keys:
             with self.ctx.engine.connect() as pooled:
-                self._replayed = recorded_requests(pooled, keys)
-        self._replayed.update(key for key in keys if key in in_flight)
+                self._recorded = recorded_requests(pooled, keys)
+        for key in keys:
+            pair = (key.origin, key.cl_ord_id)
+            held, found = in_flight.get(pair), self._recorded.get(pair)
+            if held is not None and held.trading_day >= key.since and (
+                    found is None or held.trading_day >= found.trading_day):
+                self._recorded[pair] = held
         sent = self._sent_ok
         while sent:
-            batch.venue_request_states[sent.popleft()] = "sent"
+            sent_key = sent.popleft()
+            if self.state.watch.stage_of(sent_key) == "sent":  # not answered meanwhile
+                batch.venue_request_states[sent_key] = "sent"
 
     # -- client requests --------------------------------------------------------------------
+
+    def recorded(self, request: ClientRequest, now: datetime) -> Recorded | None:
+        """The newest earlier request with this request's ClOrdID within its scope (the same
+        trading day for a day-scoped FIX session, any retained day otherwise): a duplicate, or
+        a resend of it. Only for the requests of the batch ``begin`` was given."""
+        held = self._recorded.get((request.origin, request.cl_ord_id))
+        if held is None or held.trading_day < self._duplicates_since(request.origin, now):
+            return None
+        return held
+
+    def _duplicates_since(self, origin: str, now: datetime) -> date:
+        scope = self.ctx.cl_ord_id_scopes.of(origin)
+        return scope.duplicates_since(scope.day_of(now))
 
     def client_request(self, batch: Batch, request: ClientRequest, delivery: Any) -> None:
         self._received_ns = int(getattr(delivery, "received_ns", 0) or 0)
         key = (request.origin, request.cl_ord_id)
-        if key in self._replayed:
+        if self.recorded(request, batch.now) is not None:
             if delivery is not None and delivery.redelivered:
                 batch.after_commit.append(delivery.ack)  # already recorded: no new event
                 return
@@ -176,15 +215,17 @@ class Handlers:
                             f"duplicate cl_ord_id {request.cl_ord_id!r}: already used")
             self._ack(batch, delivery)
             return
-        self._replayed.add(key)
+        day = self.ctx.cl_ord_id_scopes.of(request.origin).day_of(batch.now)
+        self._recorded[key] = Recorded(day, None)
         kind = ("new" if isinstance(request, NewOrderRequest | InvalidRequest)
                 and getattr(request, "kind", "new_order") not in ("cancel", "replace")
                 else ("cancel" if isinstance(request, CancelRequest)
                       or getattr(request, "kind", "") == "cancel" else "replace"))
-        batch.client_requests.append({
+        row: dict[str, Any] = {
             "origin": request.origin, "cl_ord_id": request.cl_ord_id, "kind": kind,
-            "order_id": None, "received_at": batch.now, "trading_day": batch.now.date(),
-        })
+            "order_id": None, "received_at": batch.now, "trading_day": day,
+        }
+        batch.client_requests.append(row)
         denial = self._entitlement(request)
         if denial is not None:
             self._orderless(batch, request, RejectSource.ENTITLEMENT, denial)
@@ -196,6 +237,7 @@ class Handlers:
             self._cancel(batch, request)
         else:
             self._replace(batch, request)
+        self._recorded[key] = Recorded(day, row["order_id"])
         self._ack(batch, delivery)
 
     def _ack(self, batch: Batch, delivery: Any) -> None:
@@ -326,7 +368,11 @@ class Handlers:
             if row is None:
                 return None
             order = order_from_row(row)
+            request = (order.origin, order.cl_ord_id)
+            newer = self.state.by_request.get(request)  # a ClOrdID used again on a later day
             self.state.adopt(order, row["version"])
+            if newer is not None:
+                self.state.by_request[request] = newer
         return order
 
     def _original(self, batch: Batch, request: CancelRequest | ReplaceRequest) -> Order | None:
@@ -471,8 +517,7 @@ class Handlers:
         self.state.venue_requests[(venue, venue_id)] = VenueRequestRef(
             order.order_id, request_cl_ord_id, kind
         )
-        if kind == "new":
-            self.state.unanswered.add((venue, venue_id))
+        venue_silence.watch_request(self, order, venue_id, request_cl_ord_id, kind, hold_s)
 
         due = self.ctx.monotonic() + hold_s
         received_ns = self._received_ns if kind == "new" else 0
@@ -516,17 +561,19 @@ class Handlers:
         for anomaly in outcome.anomalies:
             log.warning("order %s: %s: %s", order.order_id, anomaly.kind, anomaly.text,
                         extra={"order_id": order.order_id, "cl_ord_id": order.cl_ord_id})
+        doubt = venue_silence.settle_order(self, batch, order)  # answered: no longer watched
         version = self.state.row_versions.get(order.order_id, 1)
         if is_new or order.order_id in batch.new_orders:
-            batch.save_order(order_row(order, version=1, now=batch.now), is_new=True)
+            batch.save_order(order_row(order, version=1, now=batch.now, in_doubt=doubt),
+                             is_new=True)
         elif order.order_id in batch.changed_orders:
             # changed twice in one batch: still one UPDATE from the version read at its start
             read_at = batch.changed_orders[order.order_id]["version"]
-            row = order_row(order, version=read_at, now=batch.now)
+            row = order_row(order, version=read_at, now=batch.now, in_doubt=doubt)
             row.pop("created_at")
             batch.save_order(row, is_new=False)
         else:
-            row = order_row(order, version=version, now=batch.now)
+            row = order_row(order, version=version, now=batch.now, in_doubt=doubt)
             row.pop("created_at")
             batch.save_order(row, is_new=False)
             self.state.row_versions[order.order_id] = version + 1
@@ -557,9 +604,11 @@ class Handlers:
         except Exception as exc:  # garbled report: keep it for an operator
             self._unmatched(batch, message, f"cannot translate: {exc}")
             return
-        ref = self.state.venue_requests.get((message.venue, report.cl_ord_id or ""))
-        if ref is None:
-            ref = self._lookup_venue_request(message.venue, report.cl_ord_id or "")
+        if isinstance(report, RejectNotice):  # a BusinessMessageReject (35=j) of our message
+            venue_reject_handling.on_venue_reject(self, batch, message.venue, report,
+                                                  message.sent, message.fields)
+            return
+        ref = self.venue_request(message.venue, report.cl_ord_id or "")
         if ref is None:
             self._unmatched(batch, message, "no order for this ClOrdID")
             return
@@ -567,8 +616,6 @@ class Handlers:
         if order is None:
             self._unmatched(batch, message, f"order {ref.order_id} not found")
             return
-        batch.venue_request_states[(message.venue, report.cl_ord_id or "")] = "answered"
-        self.state.unanswered.discard((message.venue, report.cl_ord_id or ""))
         orig_ref = None
         if report.orig_cl_ord_id:
             orig_ref = self.state.venue_requests.get((message.venue, report.orig_cl_ord_id))
@@ -576,6 +623,11 @@ class Handlers:
             report, cl_ord_id=ref.request_cl_ord_id,
             orig_cl_ord_id=orig_ref.request_cl_ord_id if orig_ref else None,
         )
+        confirmed = (request_confirmed(order, report, ref.request_cl_ord_id, ref.kind)
+                     if isinstance(report, VenueExecutionReport) else None)
+        if confirmed is not None:  # the venue named the order, not the request it answers
+            mapped = dataclasses.replace(mapped, cl_ord_id=confirmed.cl_ord_id,
+                                         orig_cl_ord_id=confirmed.orig_cl_ord_id)
         cause = {"input": "venue_report", "venue": message.venue, "msg_type": message.msg_type,
                  "seq": message.seq_num, "venue_cl_ord_id": report.cl_ord_id}
         outcome = order.apply(mapped, batch.now)
@@ -586,10 +638,33 @@ class Handlers:
             return
         if isinstance(report, VenueExecutionReport):
             if report.exec_type is ExecType.REPLACED:
-                self.state.live_venue_id[order.order_id] = report.cl_ord_id or ""
+                known_as = (self._venue_id_of(order.order_id, confirmed.cl_ord_id)
+                            if confirmed is not None else None)
+                self.state.live_venue_id[order.order_id] = known_as or report.cl_ord_id or ""
             if report.exec_type in TRADE_TYPES and not outcome.duplicate:
                 self._execution_row(batch, message.venue, order, report)
         self._record(batch, order, outcome, cause)
+        if isinstance(report, VenueExecutionReport) and report.exec_type is None:
+            # an order status response: settles the requests we asked about, if it can
+            venue_silence.status_answered(self, batch, order, report.ord_status, cause)
+
+    def venue_reject(self, batch: Batch,
+                     item: VenueSessionReject | VenueMessageRejectedByUs) -> None:
+        """A venue's session Reject (35=3) of our message, or our session's of the venue's."""
+        if isinstance(item, VenueSessionReject):
+            venue_reject_handling.on_venue_reject(self, batch, item.venue, item.notice,
+                                                  item.sent, item.fields)
+        else:
+            venue_reject_handling.on_rejected_by_us(self, batch, item)
+
+    def venue_request(self, venue: str, venue_id: str) -> VenueRequestRef | None:
+        """The request we sent ``venue`` under ``venue_id`` (memory, else the database)."""
+        ref = self.state.venue_requests.get((venue, venue_id))
+        return ref if ref is not None else self._lookup_venue_request(venue, venue_id)
+
+    def _venue_id_of(self, order_id: str, request_cl_ord_id: str) -> str | None:
+        return next((r.venue_cl_ord_id for r in self.state.watch.of_order(order_id)
+                     if r.request_cl_ord_id == request_cl_ord_id), None)
 
     def _execution_row(self, batch: Batch, venue: str, order: Order,
                        report: VenueExecutionReport) -> None:
@@ -639,27 +714,9 @@ class Handlers:
             # The watermark a restart rewinds to, also for a session that has had no
             # application message yet (or whose sequence numbers were just reset).
             batch.watermarks[f"venue:{change.venue}"] = change.next_target_seq - 1
-        in_doubt = sorted(k for k in self.state.unanswered if k[0] == change.venue)
-        if in_doubt:
-            log.warning("venue %s: asking the status of %d unanswered order(s)",
-                        change.venue, len(in_doubt))
-        for venue, venue_id in in_doubt:
-            ref = self.state.venue_requests.get((venue, venue_id))
-            order = self._order(ref.order_id) if ref else None
-            if order is None or not order.is_open:
-                self.state.unanswered.discard((venue, venue_id))
-                continue
-            body = fixmsg.order_status_request(
-                venue_cl_ord_id=venue_id, symbol=order.symbol, side=order.side
-            )
-            batch.venue_request_states[(venue, venue_id)] = "in_doubt"
-            batch.after_commit.append(self._status_request(venue, body))
-
-    def _status_request(self, venue: str, body: dict[int, str]) -> Callable[[], None]:
-        def send() -> None:
-            self.ctx.venue.send(venue, fixmsg.ORDER_STATUS_REQUEST, body)
-
-        return send
+        # every request the venue has not answered (sent before the drop, or before a
+        # restart) is asked about: status_requested, and in doubt if that goes unanswered
+        venue_silence.on_logon(self, batch, change.venue)
 
     # -- operators and timers ---------------------------------------------------------------
 
@@ -678,7 +735,8 @@ class Handlers:
             mass_cancel(self, batch, intent, cause, f"account halted: {text}")
 
     def tick(self, batch: Batch) -> None:
-        """Timers: expire what the venues did not (day orders after the close, GTD orders)."""
+        """Timers: expire what the venues did not (day orders after the close, GTD orders);
+        follow up requests the venues did not answer in time (``venue_silence``)."""
         due = due_for_expiry(list(self.state.orders.values()), self.ctx.venue_hours,
                              self.state.created, batch.now)
         for order, text in due:
@@ -687,6 +745,7 @@ class Handlers:
                 log.warning("order %s expired by the OMS: %s", order.order_id, text,
                             extra={"order_id": order.order_id, "cl_ord_id": order.cl_ord_id})
                 self._record(batch, order, outcome, {"input": "timer", "reason": text})
+        venue_silence.on_tick(self, batch)  # requests the venues leave unanswered
 
 
 __all__ = ["Context", "Handlers", "OrdStatus"]

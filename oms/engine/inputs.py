@@ -11,14 +11,87 @@ from oms.domain.requests import ClientRequest
 
 
 @dataclass(frozen=True, slots=True)
+class SentMessage:
+    """One of our application messages to a venue, as the venue adapter remembers it by its
+    MsgSeqNum (to match a venue's reject that names only RefSeqNum, 45)."""
+
+    msg_type: str
+    venue_cl_ord_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class VenueMessage:
-    """An application message from a venue session (ExecutionReport, OrderCancelReject, ...)."""
+    """An application message from a venue session (ExecutionReport, OrderCancelReject, ...).
+
+    ``sent``: for a BusinessMessageReject (35=j), our message its RefSeqNum (45) names, if the
+    adapter remembers it."""
 
     venue: str
     msg_type: str
     fields: dict[int, str]
     seq_num: int
     received_ns: int
+    sent: SentMessage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectNotice:
+    """What a session Reject (35=3) or a BusinessMessageReject (35=j) says about the message
+    it refuses, in plain terms (no quickfix objects)."""
+
+    msg_type: str
+    """"3" or "j"."""
+    ref_seq_num: int | None
+    """RefSeqNum (45): the refused message's MsgSeqNum."""
+    ref_msg_type: str | None
+    """RefMsgType (372)."""
+    ref_id: str | None = None
+    """BusinessRejectRefID (379): for an order message, its ClOrdID."""
+    ref_tag: int | None = None
+    """RefTagID (371): the field at fault."""
+    reason_code: str | None = None
+    """SessionRejectReason (373) or BusinessRejectReason (380)."""
+    reason: str | None = None
+    """The reason code in words."""
+    text: str | None = None
+    """Text (58)."""
+
+    def describe(self) -> str:
+        """E.g. ``session Reject 35=3, SessionRejectReason 5: value is incorrect (out of range)
+        for this tag, RefTagID 40``."""
+        if self.msg_type == "3":
+            parts = ["session Reject 35=3"]
+            label = "SessionRejectReason"
+        else:
+            parts = ["BusinessMessageReject 35=j"]
+            label = "BusinessRejectReason"
+        if self.reason_code is not None:
+            parts.append(f"{label} {self.reason_code}" + (f": {self.reason}" if self.reason
+                                                           else ""))
+        if self.ref_tag is not None:
+            parts.append(f"RefTagID {self.ref_tag}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSessionReject:
+    """A venue's session Reject (35=3) of one of our messages; ``sent`` is our message its
+    RefSeqNum names, if the adapter remembers it."""
+
+    venue: str
+    notice: RejectNotice
+    sent: SentMessage | None
+    fields: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class VenueMessageRejectedByUs:
+    """Our session rejected a venue's message (quickfix sent a 35=3, ``notice``, for it): the
+    message never reached the order path. If it was a fill, the fill is missing here."""
+
+    venue: str
+    notice: RejectNotice
+    fields: dict[int, str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from oms.domain.order_handlers_refusals import awaits_venue_answer
 from oms.domain.orders import Order
 from oms.domain.risk import (
     DuplicateOrderGuard,
@@ -23,6 +24,7 @@ from oms.domain.risk import (
 from oms.domain.values import KillScope
 from oms.engine.exposure import OpenExposure
 from oms.engine.order_rows import order_from_row
+from oms.engine.request_watch import IN_DOUBT, SENT, RequestWatch, WatchedRequest
 from oms.store import order_repository as orders_repo
 from oms.store.models import AccountBreaker, Position, VenueRequest
 from oms.store.models import KillSwitch as KillSwitchRow
@@ -44,10 +46,11 @@ class CoreState:
     venue_requests: dict[tuple[str, str], VenueRequestRef] = field(default_factory=dict)
     live_venue_id: dict[str, str] = field(default_factory=dict)
     """The venue ClOrdID under which the venue knows each order now (OrigClOrdID of a cancel)."""
-    unanswered: set[tuple[str, str]] = field(default_factory=set)
-    """(venue, venue ClOrdID) of new orders the venue has not answered yet. After a logon they
-    are in doubt (committed, but perhaps never sent, or sent and lost in a crash) and are asked
-    about with an OrderStatusRequest; what the venue does not know is rejected, never guessed."""
+    watch: RequestWatch = field(default_factory=RequestWatch)
+    """Venue requests (new, cancel, replace) awaiting the venue's answer, with deadlines: see
+    ``venue_silence``. Rebuilt from ``venue_requests`` at load, so a restart keeps the watch;
+    after a logon each is asked about with an OrderStatusRequest, never guessed. An order
+    with a request in doubt is flagged ``in_doubt`` in its row."""
     positions: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     created: dict[str, datetime] = field(default_factory=dict)
     """When each order was created (UTC): day orders expire at the first close after it."""
@@ -111,15 +114,25 @@ def load_state(conn: Connection) -> CoreState:
         state.created[row["order_id"]] = row["created_at"]
     open_ids = set(state.orders)
     vr = VenueRequest.__table__
-    for req in conn.execute(select(vr).where(vr.c.order_id.in_(open_ids))).mappings():
+    # oldest first: a ClOrdID used again on a later day names the newest order
+    requests = select(vr).where(vr.c.order_id.in_(open_ids)).order_by(vr.c.created_at)
+    for req in conn.execute(requests).mappings():
         ref = VenueRequestRef(req["order_id"], req["request_cl_ord_id"], req["kind"])
         state.venue_requests[(req["venue"], req["venue_cl_ord_id"])] = ref
         order = state.orders[req["order_id"]]
         state.by_request[(order.origin, req["request_cl_ord_id"])] = order.order_id
-        if req["kind"] == "new" and req["state"] in ("pending_send", "sent", "in_doubt"):
-            state.unanswered.add((req["venue"], req["venue_cl_ord_id"]))
-        if req["kind"] in ("new", "replace") and req["state"] in ("sent", "answered"):
-            _track_live(state, req)
+        if req["kind"] in ("new", "replace") and (
+            req["request_cl_ord_id"] == order.cl_ord_id or req["kind"] == "new"
+        ):
+            _track_live(state, req, order.cl_ord_id)
+        if req["state"] in _AWAITED and awaits_venue_answer(
+            order, req["kind"], req["request_cl_ord_id"]
+        ):
+            # due at once: the first tick asks (or, venue down, waits for its logon)
+            state.watch.watch(WatchedRequest(
+                req["venue"], req["venue_cl_ord_id"], order.order_id, req["request_cl_ord_id"],
+                req["kind"], _AWAITED[req["state"]], 0.0,
+            ))
     pos = Position.__table__
     for p in conn.execute(select(pos.c.account, pos.c.symbol, pos.c.net_qty)):
         state.positions[(p.account, p.symbol)] = p.net_qty
@@ -140,9 +153,14 @@ def load_state(conn: Connection) -> CoreState:
     return state
 
 
-def _track_live(state: CoreState, req: Any) -> None:
-    # The newest accepted new/replace request is the id the venue knows the order by; requests
-    # are loaded in no particular order, so keep the highest creation time.
-    current = state.live_venue_id.get(req["order_id"])
-    if current is None or req["kind"] == "replace":
+_AWAITED = {"pending_send": SENT, "sent": SENT, "status_requested": SENT, "in_doubt": IN_DOUBT}
+"""Venue request states that still await the venue, and the watch stage each resumes at: a
+status asked before the restart is asked again (its answer may be lost), in doubt stays so."""
+
+
+def _track_live(state: CoreState, req: Any, current_cl_ord_id: str) -> None:
+    # The venue knows the order by the ClOrdID of the request that made its current terms:
+    # the replace the order's current request id names (the venue confirmed it), else the new
+    # order's. Requests are loaded in no particular order.
+    if req["request_cl_ord_id"] == current_cl_ord_id or req["order_id"] not in state.live_venue_id:
         state.live_venue_id[req["order_id"]] = req["venue_cl_ord_id"]

@@ -20,6 +20,7 @@ from oms.domain.order_inputs import (
     RejectOrder,
     RequestCancel,
     RequestKind,
+    RequestNotTaken,
     RequestReplace,
     RestatementReason,
     RestateOrder,
@@ -153,6 +154,9 @@ ROWS: dict[tuple[Phase, InputKind], Row] = {
         pending(CANCEL_Y), const(cancel_reject("Y")), E.CANCEL_REJECTED, S.PENDING_NEW
     ),
     (P.PENDING_NEW, K.STATUS_REPORT): Row(pending(), lambda o, v: v.status(S.NEW), E.NEW, S.NEW),
+    (P.PENDING_NEW, K.REQUEST_NOT_TAKEN): Row(
+        pending(), const(RequestNotTaken("X", "refused")), E.REJECTED, S.REJECTED
+    ),
     (P.PENDING_NEW, K.REQUEST_CANCEL): Row(
         pending(), const(CANCEL_Y), E.PENDING_CANCEL, S.PENDING_CANCEL
     ),
@@ -205,6 +209,10 @@ ROWS: dict[tuple[Phase, InputKind], Row] = {
     (P.WORKING, K.STATUS_REPORT): Row(
         working(), lambda o, v: v.status(S.PARTIALLY_FILLED), None, S.PARTIALLY_FILLED
     ),
+    (P.WORKING, K.REQUEST_NOT_TAKEN): Row(
+        working(CANCEL_Y), const(RequestNotTaken("Y", "refused")), E.CANCEL_REJECTED,
+        S.PARTIALLY_FILLED,
+    ),
     (P.WORKING, K.REQUEST_CANCEL): Row(
         working(), const(CANCEL_Y), E.PENDING_CANCEL, S.PENDING_CANCEL
     ),
@@ -252,6 +260,9 @@ ROWS: dict[tuple[Phase, InputKind], Row] = {
         filled(CANCEL_Y), const(cancel_reject("Y")), E.CANCEL_REJECTED, S.FILLED
     ),
     (P.FILLED, K.STATUS_REPORT): Row(filled(), lambda o, v: v.status(S.FILLED), None, S.FILLED),
+    (P.FILLED, K.REQUEST_NOT_TAKEN): Row(
+        filled(REPLACE_Y), const(RequestNotTaken("Y", "refused")), E.REPLACE_REJECTED, S.FILLED
+    ),
     (P.FILLED, K.REQUEST_REPLACE): Row(
         filled(), const(REPLACE_Y), E.PENDING_REPLACE, S.PENDING_REPLACE
     ),
@@ -285,6 +296,9 @@ ROWS: dict[tuple[Phase, InputKind], Row] = {
     ),
     (P.CLOSED, K.CANCEL_REJECT): Row(closed, const(cancel_reject("Y")), None, S.CANCELED),
     (P.CLOSED, K.STATUS_REPORT): Row(closed, lambda o, v: v.status(S.CANCELED), None, S.CANCELED),
+    (P.CLOSED, K.REQUEST_NOT_TAKEN): Row(
+        closed, const(RequestNotTaken("Y", "refused")), None, S.CANCELED
+    ),
 }
 
 
@@ -317,6 +331,7 @@ SIMPLE_INPUTS: dict[InputKind, Build] = {
     K.OPERATOR_CLOSE: const(OperatorCloseOrder("op", S.CANCELED, "x")),
     K.CANCEL_REJECT: const(cancel_reject("Z", RequestKind.REPLACE)),
     K.STATUS_REPORT: lambda o, v: v.status(S.NEW),
+    K.REQUEST_NOT_TAKEN: const(RequestNotTaken("X", "refused")),
     K.PENDING_NEW_REPORT: lambda o, v: v.report(E.PENDING_NEW),
     K.NEW_REPORT: lambda o, v: v.new(),
     K.REJECTED_REPORT: lambda o, v: v.rejected(),
