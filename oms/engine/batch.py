@@ -58,8 +58,10 @@ _ADD_TO_POSITION = (
 )
 _SET_VENUE_REQUEST_STATES = (
     # One statement for the whole batch (an UPDATE per row cost a round trip each).
-    "UPDATE venue_requests AS r SET state = CAST(s.state AS venue_request_state)"
-    " FROM unnest(%s::text[], %s::text[], %s::text[]) AS s(venue, venue_cl_ord_id, state)"
+    "UPDATE venue_requests AS r SET state = CAST(s.state AS venue_request_state),"
+    " note = COALESCE(s.note, r.note)"
+    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])"
+    " AS s(venue, venue_cl_ord_id, state, note)"
     " WHERE r.venue = s.venue AND r.venue_cl_ord_id = s.venue_cl_ord_id"
 )
 
@@ -98,6 +100,8 @@ class Batch:
     positions: dict[tuple[str, str], PositionDelta] = field(default_factory=dict)
     venue_requests: list[dict[str, Any]] = field(default_factory=list)
     venue_request_states: dict[tuple[str, str], str] = field(default_factory=dict)
+    venue_request_notes: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Why a request changed state (in doubt): written with the state, in the same statement."""
     watermarks: dict[str, int] = field(default_factory=dict)
     unmatched: list[dict[str, Any]] = field(default_factory=list)
     fix_messages: list[dict[str, Any]] = field(default_factory=list)
@@ -167,9 +171,10 @@ class Batch:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         writes.execute(cursor)
         if self.venue_request_states:  # after: it may follow rows of earlier batches only
-            states = self.venue_request_states
+            states, notes = self.venue_request_states, self.venue_request_notes
             cursor.execute(_SET_VENUE_REQUEST_STATES, (
-                [v for v, _ in states], [i for _, i in states], list(states.values())))
+                [v for v, _ in states], [i for _, i in states], list(states.values()),
+                [notes.get(key) for key in states]))
         if self.client_outbox and not returning_done:
             self._write_client_outbox(conn)
         for table, rows, keys in (

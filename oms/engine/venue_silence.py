@@ -20,20 +20,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Engine, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from fix_gateway import venue_orders as fixmsg
 from oms.domain.order_events import Outcome
 from oms.domain.order_handlers_refusals import awaits_venue_answer, request_not_taken_by_status
 from oms.domain.orders import Order
 from oms.domain.values import OrdStatus
-from oms.engine.batch import VENUE_REQUESTS, Batch
+from oms.engine.batch import Batch
 from oms.engine.request_watch import IN_DOUBT, SENT, STATUS_REQUESTED, WatchedRequest
 
 if TYPE_CHECKING:
@@ -174,7 +170,7 @@ def raise_in_doubt(handlers: Handlers, batch: Batch, order: Order, request: Watc
     """An operator must look: the request is in doubt, the order flagged, counted, logged."""
     handlers.state.watch.arm(request, IN_DOUBT, math.inf)
     batch.venue_request_states[request.key] = IN_DOUBT
-    batch.after_commit.append(_write_note(handlers.ctx.engine, request.key, note))
+    batch.venue_request_notes[request.key] = note
     log.error("order %s in doubt: %s", order.order_id, note,
               extra={"order_id": order.order_id, "cl_ord_id": order.cl_ord_id})
     _count(handlers, request.venue, IN_DOUBT)
@@ -217,20 +213,3 @@ def _count(handlers: Handlers, venue: str, stage: str) -> None:
 
 def _time(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _write_note(engine: Engine, key: tuple[str, str], note: str) -> Callable[[], None]:
-    """``venue_requests.note``, written after the batch that set the state commits (on the
-    commit thread; rare: only when a request goes in doubt)."""
-    table = VENUE_REQUESTS
-
-    def write() -> None:
-        try:
-            with engine.begin() as conn:
-                conn.execute(update(table).where(table.c.venue == key[0],
-                                                 table.c.venue_cl_ord_id == key[1])
-                             .values(note=note))
-        except SQLAlchemyError:
-            log.exception("venue %s: note of in-doubt request %s not written", *key)
-
-    return write
