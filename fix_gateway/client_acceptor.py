@@ -19,31 +19,17 @@ from typing import Any
 import quickfix as fix
 
 from fix_gateway.client_application import ClientApplication, ClientSessionSpec
-from fix_gateway.client_inbound_log import ClientLogFactory, InboundChecks
 from fix_gateway.client_sender import ClientSender
-from fix_gateway.group_order import GroupLayouts
+from fix_gateway.inbound_log import CheckingLogFactory, inbound_checks
 from fix_gateway.session_settings import (
     client_acceptor_settings,
     client_session_key,
-    data_dictionary,
 )
 from fix_gateway.translate_codes import FixVersion
 from oms.engine.client_sessions import ClientProfile, ClientSessions
 from oms.settings import FixClientSettings, Settings
 
 log = logging.getLogger(__name__)
-
-
-def inbound_checks(clients: list[FixClientSettings]) -> InboundChecks:
-    """What is checked in the raw text of incoming messages: the group order, on strict
-    sessions (each FIX version's dictionary read once)."""
-    layouts: dict[str, GroupLayouts] = {}
-    for client in clients:
-        if client.validation == "strict" and client.begin_string not in layouts:
-            layouts[client.begin_string] = GroupLayouts.from_file(
-                Path(data_dictionary(client.begin_string)))
-    return InboundChecks({client_session_key(c): layouts[c.begin_string]
-                          for c in clients if c.validation == "strict"})
 
 
 def client_profile(client: FixClientSettings) -> ClientProfile:
@@ -96,14 +82,14 @@ class FixClientGateway:
                 log.error("FIX client %s: %s is not set: every logon will be refused",
                           client.session_name, client.password_env)
             specs[client_session_key(client)] = ClientSessionSpec.of(client, password)
-        checks = inbound_checks(self._clients)
+        checks = inbound_checks((client_session_key(c), c) for c in self._clients)
         app = ClientApplication(specs, sink, {s: n + 1 for s, n in watermarks.items()},
                                 inbound=checks)
         data_dir = Path(self._settings.file.engine.data_dir)
         session_settings = client_acceptor_settings(self._clients, data_dir,
                                                     datetime.now(UTC).date())
         store = fix.FileStoreFactory(session_settings)
-        logs = ClientLogFactory(session_settings, checks)
+        logs = CheckingLogFactory(session_settings, checks)
         acceptor = fix.ThreadedSocketAcceptor(app, store, session_settings, logs)
         self._quickfix = (app, store, logs, session_settings)
         self.sender.start()

@@ -17,7 +17,7 @@ Who may connect, checked by quickfix and here:
   happen within 5 s), so that after a restart no message of the new sequence can be mistaken
   for one of the old;
 - malformed messages: quickfix's data dictionary answers them with a session Reject (35=3);
-  on a strict session, fields of a repeating group out of order too (``client_inbound_log``
+  on a strict session, fields of a repeating group out of order too (``inbound_log``
   sees the raw text, ``fromApp`` answers), and quickfix's own session replies are completed
   where the FIX spec asks for more (``session_replies``). Such a message never reaches the core;
 - unsupported message types: a BusinessMessageReject (35=j), reason 3;
@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import quickfix as fix
 
-from fix_gateway.client_inbound_log import InboundChecks
 from fix_gateway.client_translate import ORDER_MESSAGES, SessionProfile, client_input
+from fix_gateway.inbound_log import InboundChecks
 from fix_gateway.session_replies import (
     LOGOUT,
     REJECT,

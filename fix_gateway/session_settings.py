@@ -18,7 +18,7 @@ from oms.settings import FixClientSettings, FixSessionSettings, TradingHours, Ve
 STRICT = {
     # What the FIX spec says a session must refuse (a session Reject, 35=3, with 45/371/372/373).
     # The order of the fields inside a repeating group entry (373=15), which quickfix does not
-    # check, is checked by the client acceptor on strict sessions (``client_inbound_log``).
+    # check, is checked by the client acceptor on strict sessions (``inbound_log``).
     "AllowUnknownMsgFields": "N",        # undefined tag (373=0), tag not in the type (373=2),
                                          # NumInGroup not matching the entries (373=16)
     "ValidateUserDefinedFields": "Y",    # user-defined tags (>= 5000) not in the dictionary

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 
 import quickfix as fix
 
+from fix_gateway.inbound_log import InboundChecks
+from fix_gateway.session_replies import group_order_reject
 from fix_gateway.session_settings import SessionKey
 from fix_gateway.translate import cancel_reject_from_fix, execution_report_from_fix
 from fix_gateway.translate_codes import FixVersion
@@ -84,9 +86,11 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
 
     def __init__(
         self, venues: Mapping[SessionKey, str], sink: Sink, next_target_seq: Mapping[str, int],
-        sent: SentMessages | None = None,
+        sent: SentMessages | None = None, inbound: InboundChecks | None = None,
     ) -> None:
         super().__init__()
+        self._inbound = inbound
+        """Group-order problems of the raw messages of strict venue sessions (``inbound_log``)."""
         self._sent = sent if sent is not None else SentMessages()
         """What we sent by MsgSeqNum, per venue: a venue's reject names it by RefSeqNum."""
         self._venues = dict(venues)
@@ -183,6 +187,8 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
             return
         fields = parse_raw(message.toString())
         msg_type = fields.get(35, "")
+        if self._inbound is not None and self._rejected_group_order(session_id, venue, fields):
+            return
         sent = None
         if msg_type == "j":  # a BusinessMessageReject names our message by RefSeqNum
             ref_seq = fields.get(45, "")
@@ -197,6 +203,23 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
                 sent=sent,
             )
         )
+
+
+    def _rejected_group_order(self, session_id: fix.SessionID, venue: str,
+                              fields: dict[int, str]) -> bool:
+        """Answer a message whose repeating-group fields came out of order (strict validation)
+        with a session Reject (35=3, 373=15), as quickfix does for what it checks itself; the
+        Reject is then shown to operators like every reject of ours (``toAdmin``)."""
+        assert self._inbound is not None
+        key = SessionKey.of(session_id)
+        problem = self._inbound.take(key, int(fields.get(34) or 0))
+        if problem is None:
+            return False
+        body = group_order_reject(key.begin_string, fields, problem)
+        log.error("venue %s: message %s rejected: %s (tag %d)", venue, fields.get(34), body[58],
+                  problem.tag)
+        fix.Session.sendToTarget(build_message(key.begin_string, "3", body), session_id)
+        return True
 
 
 class VenueSender:

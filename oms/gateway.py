@@ -22,6 +22,7 @@ from typing import Any
 import quickfix as fix
 
 from fix_gateway.client_acceptor import FixClientGateway
+from fix_gateway.inbound_log import CheckingLogFactory, inbound_checks
 from fix_gateway.session_control import SessionControl
 from fix_gateway.session_settings import venue_initiator_settings, venue_session_key
 from fix_gateway.venue_application import (
@@ -219,17 +220,19 @@ class Gateway:
     def _start_venues(self) -> None:
         f = self.settings.file
         watermarks = self._watermarks()
+        checks = inbound_checks((self.venue_keys[v.name], v) for v in f.venues)
         app = VenueApplication(
             {key: name for name, key in self.venue_keys.items()},
             self.session_control.watching(self.core.put),
             {v: n + 1 for v, n in watermarks.items()},
+            inbound=checks,
         )
         self.sender.follow(app)
         data_dir = Path(f.engine.data_dir)
         today = datetime.now(UTC).date()
         session_settings = venue_initiator_settings(list(f.venues), data_dir, today)
         store = fix.FileStoreFactory(session_settings)
-        logs = fix.FileLogFactory(session_settings)
+        logs = CheckingLogFactory(session_settings, checks)
         initiator = fix.SocketInitiator(app, store, session_settings, logs)
         self._quickfix = (app, store, logs, session_settings)
         initiator.start()

@@ -472,3 +472,24 @@ def test_a_venue_report_our_session_rejects_is_shown_as_a_possibly_lost_message(
                            " fill is missing here. Ask the venue; the message is in the venue"
                            " session's FIX log")
     assert reason in caplog.text
+
+
+def test_a_venue_report_with_group_fields_out_of_order_is_rejected_with_reason_15(
+    desk: Desk, venue: ScriptedVenue, trader: Strategy
+) -> None:
+    venue.answer(D=Answer.ACK_WITH_GROUP_OUT_OF_ORDER)
+    order = cid("badgroup")
+    trader.new_order("DEMO1", order, "ZVZZT", "buy", "100", "9.50")
+    # the acknowledgement never reaches the order path; the status request settles the order
+    acknowledged = trader.wait_for(is_(order, "new"))
+    assert acknowledged["text"] == "acknowledged by an order status response"
+    reject = venue.wait_for(lambda m: m.get(35) == "3"
+                            and m.get(58) == "Repeating group fields out of order")
+    assert (reject[371], reject[372]) == ("337", "8")
+    # FIX 4.2 has SessionRejectReasons 0 to 11 only: the reason is then in the text alone
+    assert reject.get(373) == (None if desk.version == "4.2" else "15")
+    with desk.db.connect() as conn:
+        rows = [r for r in unmatched_reports(conn, resolved=False)
+                if r.reason.startswith("our session rejected the venue's ExecutionReport")
+                and "Repeating group fields out of order" in r.reason]
+    assert rows, "our reject of the venue's report is not shown to operators"

@@ -18,8 +18,11 @@ OrderStatusRequest (H) as the test tells it (``ScriptedVenue.answer``):
   ``CONFIRM_WITHOUT_41``: F/G confirmed under the request's ClOrdID, with no 41;
 - ``ACK_WITH_UNDEFINED_TAG``: D acknowledged with a tag no dictionary defines (a strict
   session rejects that report: the acknowledgement never reaches the order path).
+- ``ACK_WITH_GROUP_OUT_OF_ORDER``: D acknowledged with a NoContraBrokers (382) entry whose
+  fields are out of the dictionary's order (ContraTradeQty 437 before ContraTrader 337).
 
-Every application message the gateway sent is kept in ``received`` (``wait_for``).
+Every application message and session Reject the gateway sent is kept in ``received``
+(``wait_for``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class Answer(StrEnum):
     CONFIRM_NAMING_ORIGINAL = "confirm_naming_original"
     CONFIRM_WITHOUT_41 = "confirm_without_41"
     ACK_WITH_UNDEFINED_TAG = "ack_with_undefined_tag"
+    ACK_WITH_GROUP_OUT_OF_ORDER = "ack_with_group_out_of_order"
 
 
 # What the venue says when it refuses a message: (371 RefTagID, 373 SessionRejectReason, 58)
@@ -234,6 +238,10 @@ class ScriptedVenue:
                             poss_dup=True)
         elif msg_type == "5":
             self.send("5", [])
+        elif msg_type == "3":  # the gateway rejected one of our messages: kept for the test
+            with self._changed:
+                self.received.append(fields)
+                self._changed.notify_all()
         elif msg_type in ("D", "F", "G", "H"):
             with self._changed:
                 self.received.append(fields)
@@ -287,6 +295,9 @@ class ScriptedVenue:
             self._report(order, "0", cl_ord_id=order.cl_ord_id)
         elif how is Answer.ACK_WITH_UNDEFINED_TAG:
             self._report(order, "0", cl_ord_id=order.cl_ord_id, extra=[(9999, "venue-only")])
+        elif how is Answer.ACK_WITH_GROUP_OUT_OF_ORDER:
+            self._report(order, "0", cl_ord_id=order.cl_ord_id,
+                         extra=[(382, "1"), (375, "BRKR"), (437, "10"), (337, "TRDR")])
 
     def _on_F(self, fields: Fields) -> None:
         self._change(fields, "4")

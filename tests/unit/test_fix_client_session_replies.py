@@ -17,8 +17,8 @@ import pytest
 import quickfix as fix
 
 from fix_gateway.client_application import ClientApplication
-from fix_gateway.client_inbound_log import ClientLogFactory, InboundChecks
 from fix_gateway.group_order import GroupLayouts, OutOfOrder
+from fix_gateway.inbound_log import CheckingLogFactory, InboundChecks
 from fix_gateway.session_replies import group_order_reject, logout_reason, missing_ref_tag
 from fix_gateway.session_settings import SessionKey, data_dictionary
 from fix_gateway.wire import parse_raw
@@ -174,7 +174,7 @@ def file_log_settings(tmp_path: Path) -> fix.SessionSettings:
 def test_a_strict_session_s_log_shows_each_incoming_message_to_the_checks_and_writes_it(
         tmp_path: Path) -> None:
     inbound = checks()
-    factory = ClientLogFactory(file_log_settings(tmp_path), inbound)
+    factory = CheckingLogFactory(file_log_settings(tmp_path), inbound)
     strict = factory.create(ACME44.session_id())
     lenient = factory.create(ACME42.session_id())
     assert type(strict).__name__ == "_CheckingLog" and type(lenient) is fix.Log

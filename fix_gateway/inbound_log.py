@@ -1,11 +1,12 @@
-"""quickfix's file log for the FIX client sessions, with a look at the raw text of each incoming
-application message of a strict session.
+"""quickfix's file log for FIX sessions (clients and venues), with a look at the raw text of each
+incoming application message of a strict session.
 
 quickfix hands its ``Log`` every message it receives just before it parses it (on the session's
 thread, then ``fromApp`` runs on the same thread): the only place where the fields are still in
 the order the counterparty sent them. ``InboundChecks`` keeps, per session and MsgSeqNum, what
-is wrong with that order (``group_order``); ``ClientApplication.fromApp`` takes it and answers
-with a session Reject instead of passing the message on. Cost: one Python call per message of a
+is wrong with that order (``group_order``); ``ClientApplication.fromApp`` and
+``VenueApplication.fromApp`` take it and answer with a session Reject (35=3, 373=15) instead of
+passing the message on. Cost: one Python call per message of a
 strict session, and a regular-expression search per application message; a message is parsed
 only if it carries a repeating group. Lenient sessions get quickfix's plain file log.
 
@@ -20,13 +21,15 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import quickfix as fix
 
 from fix_gateway.group_order import GroupLayouts, OutOfOrder
-from fix_gateway.session_settings import SessionKey
+from fix_gateway.session_settings import SessionKey, data_dictionary
+from oms.settings import FixSessionSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,21 @@ _MSG_SEQ_NUM = re.compile("\x0134=([0-9]+)\x01")
 _KEPT_AT_MOST = 1000
 """Problems of messages quickfix refused for another reason are never taken: at most this many
 are kept per session (a Logon clears them)."""
+
+
+def inbound_checks(sessions: Iterable[tuple[SessionKey, FixSessionSettings]]) -> InboundChecks:
+    """What is checked in the raw text of incoming messages: the group order, on strict
+    sessions (each FIX version's dictionary read once)."""
+    layouts: dict[str, GroupLayouts] = {}
+    watched: dict[SessionKey, GroupLayouts] = {}
+    for key, session in sessions:
+        if session.validation != "strict":
+            continue
+        if session.begin_string not in layouts:
+            layouts[session.begin_string] = GroupLayouts.from_file(
+                Path(data_dictionary(session.begin_string)))
+        watched[key] = layouts[session.begin_string]
+    return InboundChecks(watched)
 
 
 class InboundChecks:
@@ -89,7 +107,7 @@ def _safely(write: Callable[[str], Any], text: str) -> None:
         try:
             write(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
         except Exception:
-            log.exception("FIX client log: a line was not written")
+            log.exception("FIX log: a line was not written")
 
 
 class _CheckingLog(fix.Log):  # type: ignore[misc]
@@ -105,7 +123,7 @@ class _CheckingLog(fix.Log):  # type: ignore[misc]
         try:
             self._checks.incoming(self._key, text)
         except Exception:
-            log.exception("client %s: incoming message not checked", self._key)
+            log.exception("%s: incoming message not checked", self._key)
         _safely(self.inner.onIncoming, text)
 
     def onOutgoing(self, text: str) -> None:  # noqa: N802
@@ -118,16 +136,16 @@ class _CheckingLog(fix.Log):  # type: ignore[misc]
         try:
             self.inner.clear()
         except Exception:
-            log.exception("client %s: log not cleared", self._key)
+            log.exception("%s: log not cleared", self._key)
 
     def backup(self) -> None:
         try:
             self.inner.backup()
         except Exception:
-            log.exception("client %s: log not backed up", self._key)
+            log.exception("%s: log not backed up", self._key)
 
 
-class ClientLogFactory(fix.LogFactory):  # type: ignore[misc]
+class CheckingLogFactory(fix.LogFactory):  # type: ignore[misc]
     """quickfix's ``FileLogFactory`` for every session; for the sessions ``checks`` watches, the
     file log wrapped in a ``_CheckingLog``."""
 
@@ -152,7 +170,7 @@ class ClientLogFactory(fix.LogFactory):  # type: ignore[misc]
             self._alive[int(checking.this)] = checking
             return checking
         except Exception:
-            log.exception("FIX client log: incoming messages of %s will not be checked",
+            log.exception("FIX log: incoming messages of %s will not be checked",
                           session_id)
             return inner
 
@@ -161,4 +179,4 @@ class ClientLogFactory(fix.LogFactory):  # type: ignore[misc]
             checking = self._alive.pop(int(created.this), None)
             self._files.destroy(checking.inner if checking is not None else created)
         except Exception:
-            log.exception("FIX client log not released")
+            log.exception("FIX log not released")
