@@ -127,7 +127,9 @@ class FixSessionSettings(_Strict):
       tag, a tag not defined for the message type, a required tag missing, a tag without a
       value, a value out of range, a wrong NumInGroup, group fields out of order, a repeated
       tag) is answered with a session Reject (35=3) and never reaches the order path.
-      ``"lenient"`` accepts undefined and user-defined tags (the behaviour before this setting).
+      ``"lenient"`` (the behaviour before this setting) accepts undefined and user-defined tags
+      and tags not defined for the message type, and leaves NumInGroup counts and group field
+      order unchecked; required tags, values and formats are still checked.
     """
 
     fix_version: Literal["4.2", "4.4"] = "4.4"
