@@ -132,6 +132,9 @@ class Gateway:
             mirror_kill_switches=self._mirror_kill_switches,
             venue_hours={v.name: v.hours for v in f.venues},
             request_timeout_s={v.name: float(v.request_timeout_s) for v in f.venues},
+            resetting_venues=frozenset(
+                v.name for v in f.venues
+                if v.reset_on_logon or v.reset_on_logout or v.reset_on_disconnect),
             cl_ord_id_scopes=ClOrdIdScopes.of_sessions(
                 (c.session_name, c.hours.zone, c.cl_ord_id_scope == "day")
                 for c in f.fix_clients),

@@ -113,6 +113,9 @@ class Context:
     venue_hours: dict[str, TradingHours] = dataclasses.field(default_factory=dict)
     monotonic: Callable[[], float] = time.monotonic
     request_timeout_s: dict[str, float] = dataclasses.field(default_factory=dict)
+    resetting_venues: frozenset[str] = frozenset()
+    """Venues whose sessions reset sequence numbers (on logon, logout or disconnect): what they
+    sent while the session was down is never resent, so every open order is asked about."""
     """Per venue: how long a request may go unanswered (see ``venue_silence``)."""
     session_control: Any = None  # SessionPort (oms.engine.session_commands); None: no FIX ops
     cl_ord_id_scopes: ClOrdIdScopes = dataclasses.field(default_factory=ClOrdIdScopes)
@@ -716,7 +719,8 @@ class Handlers:
             batch.watermarks[f"venue:{change.venue}"] = change.next_target_seq - 1
         # every request the venue has not answered (sent before the drop, or before a
         # restart) is asked about: status_requested, and in doubt if that goes unanswered
-        venue_silence.on_logon(self, batch, change.venue)
+        venue_silence.on_logon(self, batch, change.venue,
+                               every_open_order=change.venue in self.ctx.resetting_venues)
 
     # -- operators and timers ---------------------------------------------------------------
 

@@ -129,9 +129,13 @@ def on_tick(handlers: Handlers, batch: Batch) -> None:
         metrics.orders_in_doubt.set(watch.orders_in_doubt())
 
 
-def on_logon(handlers: Handlers, batch: Batch, venue: str) -> None:
+def on_logon(handlers: Handlers, batch: Batch, venue: str, *,
+             every_open_order: bool = False) -> None:
     """Ask the status of every watched request of ``venue`` (sent before the session dropped,
-    or before a restart): nothing is guessed."""
+    or before a restart): nothing is guessed. ``every_open_order``: the session resets its
+    sequence numbers, so what the venue sent while it was down is never resent: every open
+    order of the venue is asked about too (a fill missed meanwhile shows as the venue's CumQty
+    disagreeing with ours, an anomaly for operators; it is never guessed either)."""
     watch = handlers.state.watch
     now = handlers.ctx.monotonic()
     timeout = timeout_of(handlers, venue)
@@ -150,6 +154,15 @@ def on_logon(handlers: Handlers, batch: Batch, venue: str) -> None:
     if asked:
         log.warning("venue %s: asking the status of %d order(s) with unanswered requests",
                     venue, len(asked))
+    if every_open_order:
+        others = [o for o in handlers.state.orders.values()
+                  if o.venue == venue and o.is_open and o.order_id not in asked]
+        for order in others:
+            _send_status_request(handlers, batch, order, venue,
+                                 handlers.state.live_venue_id.get(order.order_id))
+        if others:
+            log.info("venue %s: sequence numbers were reset: asking the status of %d open"
+                     " order(s)", venue, len(others))
 
 
 def status_refused(handlers: Handlers, batch: Batch, order: Order, text: str) -> bool:
@@ -190,12 +203,17 @@ def _ask_status(handlers: Handlers, batch: Batch, order: Order, request: Watched
     known_as = handlers.state.live_venue_id.get(order.order_id)
     if known_as is None and request.kind == "new":
         known_as = request.venue_cl_ord_id
+    _send_status_request(handlers, batch, order, request.venue, known_as)
+
+
+def _send_status_request(handlers: Handlers, batch: Batch, order: Order, venue: str,
+                         known_as: str | None) -> None:
+    """An OrderStatusRequest for ``order`` under ``known_as``, after the batch commits."""
     if known_as is None:
         log.warning("order %s: no venue ClOrdID to ask its status by", order.order_id)
         return
     body = fixmsg.order_status_request(venue_cl_ord_id=known_as, symbol=order.symbol,
                                        side=order.side)
-    venue = request.venue
 
     def send() -> None:
         if not handlers.ctx.venue.send(venue, fixmsg.ORDER_STATUS_REQUEST, body):
