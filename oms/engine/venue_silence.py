@@ -97,11 +97,8 @@ def on_tick(handlers: Handlers, batch: Batch) -> None:
     now = handlers.ctx.monotonic()
     asked: set[str] = set()
     for request in watch.due(now):
-        order = handlers.order_by_id(request.order_id)
-        if order is None or not awaits_venue_answer(
-                order, request.kind, request.request_cl_ord_id):
-            watch.settle(request.key)
-            batch.venue_request_states[request.key] = ANSWERED
+        order = _still_awaited(handlers, batch, request)
+        if order is None:
             continue
         timeout = timeout_of(handlers, request.venue)
         if not handlers.ctx.venue.is_logged_on(request.venue):
@@ -141,11 +138,8 @@ def on_logon(handlers: Handlers, batch: Batch, venue: str, *,
     timeout = timeout_of(handlers, venue)
     asked: set[str] = set()
     for request in watch.of_venue(venue):
-        order = handlers.order_by_id(request.order_id)
-        if order is None or not awaits_venue_answer(
-                order, request.kind, request.request_cl_ord_id):
-            watch.settle(request.key)
-            batch.venue_request_states[request.key] = ANSWERED
+        order = _still_awaited(handlers, batch, request)
+        if order is None:
             continue
         _ask_status(handlers, batch, order, request, asked)
         if request.stage != IN_DOUBT:  # in doubt stays so until answered
@@ -163,6 +157,17 @@ def on_logon(handlers: Handlers, batch: Batch, venue: str, *,
         if others:
             log.info("venue %s: sequence numbers were reset: asking the status of %d open"
                      " order(s)", venue, len(others))
+
+
+def _still_awaited(handlers: Handlers, batch: Batch, request: WatchedRequest) -> Order | None:
+    """The order of ``request`` if it still waits for the venue's answer; else the request is
+    settled (answered) and None."""
+    order = handlers.order_by_id(request.order_id)
+    if order is not None and awaits_venue_answer(order, request.kind, request.request_cl_ord_id):
+        return order
+    handlers.state.watch.settle(request.key)
+    batch.venue_request_states[request.key] = ANSWERED
+    return None
 
 
 def status_refused(handlers: Handlers, batch: Batch, order: Order, text: str) -> bool:

@@ -5,11 +5,15 @@ own message log (the wire as the venue saw it), not from the gateway."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import quickfix as fix
+from sqlalchemy import text
 
+from fix_gateway.session_settings import venue_session_key
 from fix_gateway.venue_sim import Behaviours
 from tests.support.events import cid, is_
 from tests.support.isolation import TestVhost
@@ -18,17 +22,21 @@ from tests.support.stack import Strategy, running_stack, test_settings
 pytestmark = pytest.mark.e2e
 
 
-def _logons_the_venue_received(data_dir: Path) -> list[dict[int, str]]:
-    logons = []
+def _messages_the_venue_received(data_dir: Path, msg_type: str) -> list[dict[int, str]]:
+    """The messages of ``msg_type`` the gateway sent, as the venue simulator's log has them."""
+    found = []
     for log in (data_dir / "venue-sim" / "log").glob("*.messages.current.log"):
         for line in log.read_text(errors="replace").splitlines():
             raw = line.split(" : ", 1)[-1]
-            fields = dict(
-                (int(tag), value) for tag, value in re.findall(r"(\d+)=([^\x01]*)\x01", raw)
-            )
-            if fields.get(35) == "A" and fields.get(49) == "OMS":
-                logons.append(fields)
-    return logons
+            fields = {int(tag): value
+                      for tag, value in re.findall(r"(\d+)=([^\x01]*)\x01", raw)}
+            if fields.get(35) == msg_type and fields.get(49) == "OMS":
+                found.append(fields)
+    return found
+
+
+def _logons_the_venue_received(data_dir: Path) -> list[dict[int, str]]:
+    return _messages_the_venue_received(data_dir, "A")
 
 
 def _resetting_venue(raw: dict[str, Any]) -> None:
@@ -83,18 +91,6 @@ def test_a_lenient_fix_42_venue_that_resets_on_logout_and_disconnect_fills_a_cro
     assert logons and all(logon[8] == "FIX.4.2" for logon in logons), logons
 
 
-def _messages_the_venue_received(data_dir: Path, msg_type: str) -> list[dict[int, str]]:
-    found = []
-    for log in (data_dir / "venue-sim" / "log").glob("*.messages.current.log"):
-        for line in log.read_text(errors="replace").splitlines():
-            raw = line.split(" : ", 1)[-1]
-            fields = dict(
-                (int(tag), value) for tag, value in re.findall(r"(\d+)=([^\x01]*)\x01", raw)
-            )
-            if fields.get(35) == msg_type and fields.get(49) == "OMS":
-                found.append(fields)
-    return found
-
 
 def _resetting_on_disconnect(raw: dict[str, Any]) -> None:
     raw["venues"][0]["reset_on_disconnect"] = True
@@ -104,12 +100,6 @@ def _resetting_on_disconnect(raw: dict[str, Any]) -> None:
 def test_after_a_reset_the_status_of_every_open_order_is_asked_as_nothing_is_resent(
     database_url: str, amqp_vhost: TestVhost, run_id: str, tmp_path: Path
 ) -> None:
-    import time
-
-    import quickfix as fix
-
-    from fix_gateway.session_settings import venue_session_key
-
     settings = test_settings(database_url=database_url, amqp_url=amqp_vhost.url,
                              data_dir=tmp_path, edit=_resetting_on_disconnect)
     with running_stack(settings, tmp_path, f"oms_test_{run_id}_vresetst:") as gateway, \
@@ -119,22 +109,19 @@ def test_after_a_reset_the_status_of_every_open_order_is_asked_as_nothing_is_res
             trader.new_order("DEMO1", order, "ZVZZT", "buy", "1", "9.00")
         for order in resting:
             assert trader.wait_for(is_(order, "new"), timeout=30)["ord_status"] == "new"
+        with gateway.engine.connect() as conn:
+            known_as = set(conn.execute(text(
+                "SELECT venue_cl_ord_id FROM venue_requests JOIN orders USING (order_id)"
+                " WHERE orders.cl_ord_id = ANY(:ids)"), {"ids": resting}).scalars())
         session = fix.Session.lookupSession(
             venue_session_key(settings.file.venues[0]).session_id())
         session.disconnect()  # a lost connection: both sides start again at 1, nothing resent
-        deadline = time.monotonic() + 30
-        while not gateway.sender.is_logged_on("SIM") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert gateway.wait_until_ready(30), "the venue session did not come back"
-        with gateway.engine.connect() as conn:
-            from sqlalchemy import text
-            known_as = set(conn.execute(text(
-                "SELECT venue_cl_ord_id FROM venue_requests r JOIN orders o USING (order_id)"
-                " WHERE o.cl_ord_id = ANY(:ids)"), {"ids": resting}).scalars())
         asked: set[str] = set()
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not known_as <= asked:
             asked = {m[11] for m in _messages_the_venue_received(tmp_path, "H")}
             time.sleep(0.1)
-        assert known_as and known_as <= asked, (known_as, asked)
+        assert len(known_as) == 2 and known_as <= asked, (known_as, asked)
+        assert gateway.wait_until_ready(30), "the venue session did not come back"
     logons = _logons_the_venue_received(tmp_path)
     assert len(logons) >= 2 and logons[-1][34] == "1" and logons[-1].get(141) == "Y", logons

@@ -15,7 +15,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import simplefix
@@ -33,6 +33,23 @@ def now_text() -> str:
 
 class WireError(AssertionError):
     """The gateway sent something that is not well-formed FIX."""
+
+
+def frames(sock: socket.socket) -> Iterator[bytes]:
+    """Each complete message (up to and including its CheckSum) as it arrives on ``sock``,
+    until the peer closes the connection or it fails."""
+    buffer = b""
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return
+            buffer += data
+            while (match := _END.search(buffer)) is not None:
+                raw, buffer = buffer[:match.end()], buffer[match.end():]
+                yield raw
+    except OSError:
+        return
 
 
 def check_frame(raw: bytes, begin_string: str) -> Fields:
@@ -198,18 +215,9 @@ class RawFixClient:
         return [self.wait_for(lambda m: m.get(11) == cl_ord_id, timeout) for _ in range(count)]
 
     def _read(self, sock: socket.socket) -> None:
-        buffer = b""
         try:
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                buffer += data
-                while (match := _END.search(buffer)) is not None:
-                    raw, buffer = buffer[:match.end()], buffer[match.end():]
-                    self._received(raw)
-        except OSError:
-            pass
+            for raw in frames(sock):
+                self._received(raw)
         finally:
             self.closed.set()
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import re
 import socket
 import threading
 import time
@@ -40,9 +39,8 @@ from enum import StrEnum
 
 import simplefix
 
-from tests.support.raw_fix import Fields, WireError, check_frame, now_text
+from tests.support.raw_fix import Fields, WireError, check_frame, frames, now_text
 
-_END = re.compile(rb"\x0110=\d{3}\x01")
 Pairs = list[tuple[int, str]]
 
 
@@ -192,18 +190,9 @@ class ScriptedVenue:
             self.logged_on.clear()
 
     def _read(self, conn: socket.socket) -> None:
-        buffer = b""
         try:
-            while True:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                buffer += data
-                while (match := _END.search(buffer)) is not None:
-                    raw, buffer = buffer[:match.end()], buffer[match.end():]
-                    self._received(raw)
-        except OSError:
-            return
+            for raw in frames(conn):
+                self._received(raw)
         finally:
             with contextlib.suppress(OSError):
                 conn.close()

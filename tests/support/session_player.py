@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import re
 import socket
 import threading
 import time
@@ -30,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tests.support.raw_fix import WireError, check_frame
+from tests.support.raw_fix import WireError, check_frame, frames
 
 Fields = dict[int, str]
 Pairs = Sequence[tuple[int | str, str]]
@@ -39,7 +38,6 @@ ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
 REPLIES = ADMIN | {"j"}
 """What ``expect`` takes: session messages, and BusinessMessageRejects (they answer a message
 rather than report on an order)."""
-_END = re.compile(rb"\x0110=\d{3}\x01")
 _RESEND_CHANGES = frozenset({9, 10, 43, 52, 97, 122})
 WAIT_S = 20.0
 """How long a reply may take before the scenario fails (the gateway answers in milliseconds;
@@ -380,25 +378,16 @@ class Player:
 
     def _read(self, sock: socket.socket, inbox: queue.Queue[Fields | None],
               closed: threading.Event) -> None:
-        buffer = b""
         try:
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                buffer += data
-                while (match := _END.search(buffer)) is not None:
-                    raw, buffer = buffer[:match.end()], buffer[match.end():]
-                    try:
-                        fields = check_frame(raw, self.v.begin_string)
-                        if (fields.get(49), fields.get(56)) != (self.v.target, self.v.sender):
-                            raise WireError(f"CompIDs {fields.get(49)}->{fields.get(56)}")
-                    except (WireError, ValueError) as exc:
-                        self.errors.append(f"{exc}: {raw!r}")
-                        continue
-                    inbox.put(fields)
-        except OSError:
-            pass
+            for raw in frames(sock):
+                try:
+                    fields = check_frame(raw, self.v.begin_string)
+                    if (fields.get(49), fields.get(56)) != (self.v.target, self.v.sender):
+                        raise WireError(f"CompIDs {fields.get(49)}->{fields.get(56)}")
+                except (WireError, ValueError) as exc:
+                    self.errors.append(f"{exc}: {raw!r}")
+                    continue
+                inbox.put(fields)
         finally:
             closed.set()
             inbox.put(None)
