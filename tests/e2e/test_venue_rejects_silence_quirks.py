@@ -9,13 +9,12 @@ reject_source) and what the database says (order status, in_doubt, venue request
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -26,10 +25,10 @@ from tests.support.events import cid, is_
 from tests.support.isolation import TestVhost
 from tests.support.scripted_venue import Answer, ScriptedVenue
 from tests.support.stack import Strategy, test_settings
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 TIMEOUT = "0.5"
 
 
@@ -83,18 +82,6 @@ def trader(desk: Desk) -> Iterator[Strategy]:
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 20.0) -> T:
-    """``check()`` once it is truthy (a wait that ends as soon as the condition holds)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
-        time.sleep(0.05)
 
 
 def order_row(db: Engine, order_id: str) -> Any:

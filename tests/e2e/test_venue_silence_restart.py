@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -18,21 +17,10 @@ from tests.support.events import cid, is_
 from tests.support.isolation import TestVhost
 from tests.support.scripted_venue import Answer, ScriptedVenue
 from tests.support.stack import Strategy, test_settings
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
-        time.sleep(0.05)
 
 
 def _settings(database_url: str, amqp_url: str, data_dir: Path, timeout: str,
