@@ -14,10 +14,11 @@ import quickfix as fix
 from sqlalchemy import text
 
 from fix_gateway.session_settings import venue_session_key
-from fix_gateway.venue_sim import Behaviours
+from oms.settings import Settings
 from tests.support.events import cid, is_
 from tests.support.isolation import TestVhost
 from tests.support.stack import Strategy, running_stack, test_settings
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +40,11 @@ def _logons_the_venue_received(data_dir: Path) -> list[dict[int, str]]:
     return _messages_the_venue_received(data_dir, "A")
 
 
+def _venue_session(settings: Settings) -> Any:
+    """The gateway's quickfix session to the venue (in this process)."""
+    return fix.Session.lookupSession(venue_session_key(settings.file.venues[0]).session_id())
+
+
 def _resetting_venue(raw: dict[str, Any]) -> None:
     raw["venues"][0]["reset_on_logon"] = True
     raw["venues"][0]["reconnect_s"] = 1
@@ -49,15 +55,13 @@ def test_a_venue_session_that_resets_at_every_logon_logs_on_at_1_and_keeps_tradi
 ) -> None:
     settings = test_settings(database_url=database_url, amqp_url=amqp_vhost.url,
                              data_dir=tmp_path, edit=_resetting_venue)
-    with running_stack(settings, tmp_path, f"oms_test_{run_id}_vreset:",
-                       Behaviours(disconnect_after_messages=2)) as gateway, \
+    with running_stack(settings, tmp_path, f"oms_test_{run_id}_vreset:") as gateway, \
             Strategy(amqp_vhost.url) as trader:
-        before = [cid("before-drop") for _ in range(2)]
-        for order in before:
-            trader.new_order("DEMO1", order, "ZVZZT", "buy", "1", "9.00")
-        for order in before:
-            assert trader.wait_for(lambda e, o=order: e["cl_ord_id"] == o and e["exec_type"]
-                                   in ("new", "rejected"), timeout=30)["exec_type"] == "new"
+        before = cid("before-drop")
+        trader.new_order("DEMO1", before, "ZVZZT", "buy", "1", "9.00")
+        assert trader.wait_for(is_(before, "new"), timeout=30)["ord_status"] == "new"
+        _venue_session(settings).disconnect()
+        eventually(lambda: len(_logons_the_venue_received(tmp_path)) >= 2)
         assert gateway.wait_until_ready(30), "the venue session did not come back"
         after = cid("after-reset")
         trader.new_order("DEMO1", after, "ZVZZT", "buy", "1", "9.00")
@@ -113,9 +117,8 @@ def test_after_a_reset_the_status_of_every_open_order_is_asked_as_nothing_is_res
             known_as = set(conn.execute(text(
                 "SELECT venue_cl_ord_id FROM venue_requests JOIN orders USING (order_id)"
                 " WHERE orders.cl_ord_id = ANY(:ids)"), {"ids": resting}).scalars())
-        session = fix.Session.lookupSession(
-            venue_session_key(settings.file.venues[0]).session_id())
-        session.disconnect()  # a lost connection: both sides start again at 1, nothing resent
+        # a lost connection: both sides start again at 1, and nothing is resent
+        _venue_session(settings).disconnect()
         asked: set[str] = set()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not known_as <= asked:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,17 +26,11 @@ fix = pytest.importorskip("quickfix")
 from fix_gateway.venue_sim import Behaviours, SessionSpec, VenueSimulator, run_venue_sim  # noqa: E402
 from fix_gateway.venue_sim.session_config import data_dictionary  # noqa: E402
 from oms.settings import Settings, load_settings  # noqa: E402
+from tests.support.stack import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 10.0
 Fields = dict[int, str]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def fields_of(message: Any) -> Fields:

@@ -4,6 +4,7 @@ process, against this run's own database, vhost and Redis key prefix, on free po
 from __future__ import annotations
 
 import json
+import random
 import socket
 import tomllib
 import uuid
@@ -19,10 +20,27 @@ from oms.settings import Settings, SettingsFile
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "oms.toml"
 
 
+_GIVEN: set[int] = set()
+_BELOW_EPHEMERAL = (20_000, 32_000)
+"""Linux hands out outbound (ephemeral) ports from 32768 up: a listening port taken from the
+same range could be taken meanwhile by any outbound connection of the test (a FIX initiator,
+pika, psycopg) before the server it is for binds it."""
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now, never handed out before in this run, outside the ephemeral range."""
+    for _ in range(1000):
+        port = random.randrange(*_BELOW_EPHEMERAL)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def test_settings(
