@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from oms.domain.values import MAX_AMOUNT
+
 FixFields = Mapping[int, str]
 
 # FIX float: optional minus, ASCII digits, optional fraction. No exponent, no sign plus, no
@@ -51,12 +53,17 @@ def optional(fields: FixFields, tag: int) -> str | None:
 
 
 def parse_decimal(tag: int, value: str) -> Decimal:
+    """A FIX float no larger in size than ``MAX_AMOUNT`` (a price, quantity or amount)."""
     if len(value) > _MAX_NUMBER_LENGTH or not _DECIMAL.fullmatch(value):
         raise TranslationError(tag, f"not a FIX decimal: {value!r}")
     try:
-        return Decimal(value)
+        number = Decimal(value)
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid ones
         raise TranslationError(tag, f"not a FIX decimal: {value!r}") from exc
+    if abs(number) > MAX_AMOUNT:
+        raise TranslationError(tag, f"{value} is out of range: no price or quantity the OMS "
+                                    f"takes is above {MAX_AMOUNT:,.0f}")
+    return number
 
 
 def optional_decimal(fields: FixFields, tag: int) -> Decimal | None:

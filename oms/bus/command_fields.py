@@ -10,8 +10,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
-MAX_AMOUNT = Decimal("1e12")
-"""Above this a quantity or price is absurd for any instrument we trade: a typo, not an order."""
+from oms.domain.values import MAX_AMOUNT
+
 QUANTITY_PLACES = 8
 """Decimal places a quantity may have (the scale of the NUMERIC column that stores it)."""
 PRICE_PLACES = 10

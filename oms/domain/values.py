@@ -6,6 +6,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+MAX_AMOUNT = Decimal("1e12")
+"""No quantity or price the OMS takes, from a strategy, a FIX client or a venue, is above this:
+beyond it a number is a typo or garbage, not a trade, and the product of two (a notional) still
+fits the NUMERIC columns that store them, so a bad number is refused where it enters, never at
+a commit."""
+
 
 class Side(StrEnum):
     BUY = "buy"

@@ -198,7 +198,8 @@ class OrderEvent(Base):
 
 
 class Execution(Base):
-    """A fill, a correction or a bust, unique per venue and ExecID."""
+    """A fill, a correction or a bust, unique per order and ExecID (venues reuse ExecIDs across
+    days and restarts: FIX promises uniqueness only within a trading day)."""
 
     __tablename__ = "executions"
 
@@ -217,8 +218,9 @@ class Execution(Base):
     recorded_at: Mapped[datetime] = mapped_column(TS)
 
     __table_args__ = (
-        UniqueConstraint("venue", "exec_id", name="uq_executions_venue_exec_id"),
+        UniqueConstraint("order_id", "exec_id", name="uq_executions_order_id_exec_id"),
         Index("ix_executions_order_id", "order_id"),
+        Index("ix_executions_venue_exec_id", "venue", "exec_id"),
     )
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +21,9 @@ from oms.admin.queries.exceptions import in_doubt_orders, unmatched_reports
 from oms.admin.queries.tables import ORDERS, UNMATCHED, VENUE_REQUESTS
 from tests.support.events import cid, is_
 from tests.support.isolation import TestVhost
+from tests.support.scripted_desk import Desk, scripted_desk
 from tests.support.scripted_venue import Answer, ScriptedVenue
-from tests.support.stack import Strategy, test_settings
+from tests.support.stack import Strategy
 from tests.support.waits import eventually
 
 pytestmark = pytest.mark.e2e
@@ -32,41 +31,16 @@ pytestmark = pytest.mark.e2e
 TIMEOUT = "0.5"
 
 
-@dataclass
-class Desk:
-    gateway: Any
-    venue: ScriptedVenue
-    db: Engine
-    amqp_url: str
-    version: str
-
-
 @pytest.fixture(scope="module", params=["4.2", "4.4"], ids=["fix42", "fix44"])
 def desk(request: pytest.FixtureRequest, database_url: str, amqp_vhost: TestVhost,
          run_id: str, tmp_path_factory: pytest.TempPathFactory,
          db_engine: Engine) -> Iterator[Desk]:
-    from oms.gateway import Gateway
-
     version: str = request.param
-
-    def scripted(raw: dict[str, Any]) -> None:
-        raw["venues"][0]["fix_version"] = version
-        raw["venues"][0]["request_timeout_s"] = TIMEOUT
-
-    data_dir: Path = tmp_path_factory.mktemp(f"scripted{version}")
-    settings = test_settings(database_url=database_url, amqp_url=amqp_vhost.url,
-                             data_dir=data_dir, edit=scripted)
-    venue = ScriptedVenue(settings.file.venues[0].port, begin_string=f"FIX.{version}")
-    venue.start()
-    gateway = Gateway(settings, redis_prefix=f"oms_test_{run_id}_scripted{version}:")
-    try:
-        gateway.start()
-        assert gateway.wait_until_ready(30), "the gateway did not log on to the scripted venue"
-        yield Desk(gateway, venue, db_engine, amqp_vhost.url, version)
-    finally:
-        gateway.stop()
-        venue.stop()
-    assert venue.errors == [], venue.errors  # every message the gateway sent was well formed
+    with scripted_desk(version=version, database_url=database_url, amqp_url=amqp_vhost.url,
+                       data_dir=tmp_path_factory.mktemp(f"scripted{version}"),
+                       redis_prefix=f"oms_test_{run_id}_scripted{version}:", db=db_engine,
+                       request_timeout_s=TIMEOUT) as desk:
+        yield desk
 
 
 @pytest.fixture

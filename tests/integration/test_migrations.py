@@ -45,3 +45,25 @@ def test_upgrade_downgrade_to_base_and_upgrade_again(run_id: str) -> None:
         assert _objects(database) == created
     finally:
         database.drop()
+
+
+def test_each_revision_steps_down_and_up_again_to_what_the_models_declare(run_id: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from oms.store.models import Base
+
+    database = TestDatabase.create(run_id, suffix="_steps")
+    engine = create_engine(database.url)
+    try:
+        upgrade(database.url)
+        for step in ("0002", "0001"):  # one revision down at a time, data kept
+            downgrade(database.url, step)
+        upgrade(database.url)
+        with engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert differences == [], differences
+    finally:
+        engine.dispose()
+        database.drop()

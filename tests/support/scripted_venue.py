@@ -116,6 +116,25 @@ class ScriptedVenue:
 
     # -- the test's side -------------------------------------------------------------------
 
+    def fill(self, cl_ord_id: str, quantity: str, price: str, *,
+             exec_id: str | None = None) -> str:
+        """Send a fill of the order the venue knows as ``cl_ord_id`` now, with the values as
+        given (tests send absurd ones) and ``exec_id`` (default: the next one). Returns the
+        ExecID."""
+        order = self._orders[cl_ord_id]
+        exec_id = exec_id or f"X{next(self._exec_ids)}"
+        with contextlib.suppress(ArithmeticError):  # an absurd value leaves the book as it was
+            order.cum_qty += Decimal(quantity)
+        filled = order.cum_qty >= order.quantity
+        status = "2" if filled else "1"
+        kinds = [(20, "0"), (150, status)] if self.is_42 else [(150, "F")]
+        self.send("8", [(37, order.order_id), (11, cl_ord_id), (17, exec_id), *kinds,
+                        (39, status), (55, order.symbol), (54, order.side),
+                        (38, _num(order.quantity)), (32, quantity), (31, price),
+                        (151, _num(max(order.leaves, Decimal(0)))), (14, _num(order.cum_qty)),
+                        (6, price), (60, now_text())])
+        return exec_id
+
     def answer(self, **answers: Answer) -> None:
         """How to answer from now on, by message type: ``answer(D=Answer.SILENCE)``."""
         for msg_type, how in answers.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -250,3 +251,26 @@ def test_a_valid_report_with_damaged_fields_translates_or_raises_translation_err
     assert report.exec_id == fields[17]
     for quantity in (report.cum_qty, report.leaves_qty, report.order_qty, report.last_qty):
         assert quantity is None or (quantity.is_finite() and quantity >= Decimal(0))
+
+
+@given(
+    tag=st.sampled_from([6, 14, 31, 32, 38, 44, 151]),
+    number=st.decimals(allow_nan=False, allow_infinity=False, places=4,
+                       min_value=Decimal("-1e30"), max_value=Decimal("1e30")),
+)
+@settings(max_examples=300)
+def test_a_fix_number_beyond_any_price_or_quantity_is_refused_at_translation(
+    tag: int, number: Decimal
+) -> None:
+    """Within ``MAX_AMOUNT`` a number reads as it is written; beyond it, it is refused naming
+    its tag: it never reaches the order path, where it would overflow a column at commit."""
+    from fix_gateway.translate_fields import TranslationError, parse_decimal
+    from oms.domain.values import MAX_AMOUNT
+
+    text = format(number, "f")
+    if abs(number) <= MAX_AMOUNT:
+        assert parse_decimal(tag, text) == number
+    else:
+        with pytest.raises(TranslationError) as refused:
+            parse_decimal(tag, text)
+        assert refused.value.tag == tag and "out of range" in refused.value.reason
