@@ -22,7 +22,8 @@ Who may connect, checked by quickfix and here:
   where the FIX spec asks for more (``session_replies``). Such a message never reaches the core;
 - unsupported message types: a BusinessMessageReject (35=j), reason 3;
 - orders on a drop-copy session: a BusinessMessageReject, reason 6 (not authorised);
-- more than ``max_messages_per_s`` application messages in a second: a BusinessMessageReject.
+- more than ``max_messages_per_s`` application messages in a second: a BusinessMessageReject
+  (never for a cancel, which is counted but always taken).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 Sink = Callable[[object], None]
 
 BUSINESS_MESSAGE_REJECT = "j"
+CANCEL_REQUEST = "F"
 REASON_OTHER, REASON_UNSUPPORTED, REASON_MISSING_FIELD, REASON_NOT_AUTHORIZED = 0, 3, 5, 6
 _PASS_THROUGH = (fix.RejectLogon, fix.UnsupportedMessageType, fix.DoNotSend)
 
@@ -114,11 +116,13 @@ class MessageRate:
         self._times: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def allow(self, now: float) -> bool:
+    def allow(self, now: float, *, always: bool = False) -> bool:
+        """Whether one more event fits now; ``always``: it is taken whatever the count (and
+        counted, so that what follows it sees the load)."""
         with self._lock:
             while self._times and now - self._times[0] >= 1.0:
                 self._times.popleft()
-            if len(self._times) >= self._limit:
+            if len(self._times) >= self._limit and not always:
                 return False
             self._times.append(now)
             return True
@@ -256,7 +260,8 @@ class ClientApplication(fix.Application):  # type: ignore[misc]
             self._reject(key, fields, REASON_NOT_AUTHORIZED,
                          f"session {spec.name} is a drop copy: it cannot send orders")
             return
-        if not self._rates[key].allow(time.monotonic()):
+        # a cancel always gets through: counted, never refused for the rate
+        if not self._rates[key].allow(time.monotonic(), always=msg_type == CANCEL_REQUEST):
             self._reject(key, fields, REASON_OTHER,
                          f"more than {spec.max_messages_per_s} messages in one second")
             return

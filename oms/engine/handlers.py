@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -49,7 +50,6 @@ from oms.domain.risk import (
     ReplaceIntent,
     RiskContext,
     RiskLimits,
-    check_cancel,
     check_new_order,
     check_replace,
     record_cancel,
@@ -73,8 +73,10 @@ from oms.engine.inputs import (
 from oms.engine.operator_commands import apply_operator_command, effective_limits, mass_cancel
 from oms.engine.order_rows import order_from_row, order_row
 from oms.engine.replays import Recorded, RequestKey, recorded_requests
+from oms.engine.request_watch import SENT
 from oms.engine.state import CoreState, VenueRequestRef
 from oms.engine.trading_days import ClOrdIdScopes
+from oms.engine.venue_outbound import OutboundMessage, OutboundSenders
 from oms.engine.venue_quirks import request_confirmed
 from oms.engine.venue_throttle import OutboundThrottle
 from oms.metrics import GatewayMetrics
@@ -109,6 +111,9 @@ class Context:
     venue_ids: IdAllocator
     mirror_kill_switches: Callable[[tuple[KillSwitchEntry, ...]], None] = lambda entries: None
     throttles: dict[str, OutboundThrottle] = dataclasses.field(default_factory=dict)
+    outbound: OutboundSenders | None = None
+    """Each venue's sender, off the commit thread (its pace, cancels first); None: sent on the
+    commit thread at once (a core under test, without venue rate limits)."""
     metrics: GatewayMetrics | None = None
     venue_hours: dict[str, TradingHours] = dataclasses.field(default_factory=dict)
     monotonic: Callable[[], float] = time.monotonic
@@ -129,8 +134,10 @@ class Handlers:
         self._recorded: dict[tuple[str, str], Recorded] = {}
         """Requests of this batch's ClOrdIDs recorded before (the table, the batch in flight,
         this batch), by (origin, cl_ord_id): the newest, as ``begin`` found them."""
-        self._sent_ok: deque[tuple[str, str]] = deque()
-        """Venue requests sent (by the commit thread), marked ``sent`` by the next batch."""
+        self._sent_ok: deque[tuple[tuple[str, str], bool, float]] = deque()
+        """Venue requests handed to their session (by the venue's sender): (venue, venue
+        ClOrdID), whether the session took it, and when (``ctx.monotonic``). The next batch
+        marks those taken ``sent`` and starts each one's answer timeout from then."""
         self._received_ns = 0
         self.default_limits = ctx.file_default_limits
         self.limits: dict[str, RiskLimits] = {}
@@ -188,9 +195,13 @@ class Handlers:
                 self._recorded[pair] = held
         sent = self._sent_ok
         while sent:
-            sent_key = sent.popleft()
-            if self.state.watch.stage_of(sent_key) == "sent":  # not answered meanwhile
-                batch.venue_request_states[sent_key] = "sent"
+            sent_key, taken, at_s = sent.popleft()
+            watched = self.state.watch.get(sent_key)
+            if watched is not None and watched.stage == SENT:  # not answered meanwhile
+                self.state.watch.arm(watched, SENT,
+                                     at_s + venue_silence.timeout_of(self, sent_key[0]))
+                if taken:
+                    batch.venue_request_states[sent_key] = "sent"
 
     # -- client requests --------------------------------------------------------------------
 
@@ -262,7 +273,9 @@ class Handlers:
         return None
 
     def _orderless(self, batch: Batch, request: ClientRequest, source: RejectSource,
-                   text: str) -> None:
+                   text: str, order: Order | None = None) -> None:
+        """Reject a request that changes no order. ``order``: the order a cancel/replace
+        names, when known: the reject then carries its identity and current status."""
         if isinstance(request, CancelRequest) or getattr(request, "kind", "") == "cancel":
             exec_type = ExecType.CANCEL_REJECTED
         elif isinstance(request, ReplaceRequest) or getattr(request, "kind", "") == "replace":
@@ -270,7 +283,8 @@ class Handlers:
         else:
             exec_type = ExecType.REJECTED
         audit, outbox = orderless_body_rows(
-            request, exec_type=exec_type, source=source, text=text, now=batch.now
+            request if order is None else order, exec_type=exec_type, source=source,
+            text=text, now=batch.now, request_cl_ord_id=request.cl_ord_id,
         )
         if self.ctx.metrics is not None:
             self.ctx.metrics.labelled(self.ctx.metrics.rejects, source.value).inc()
@@ -317,8 +331,7 @@ class Handlers:
             self._reject(batch, order, RejectSource.VENUE,
                          f"venue {venue} is not connected", cause, True)
             return
-        hold = self._throttle(venue)
-        if hold is None:
+        if self._throttle(venue) is None:
             self._reject(batch, order, RejectSource.VENUE, self._throttled_text(venue), cause,
                          True)
             return
@@ -333,7 +346,7 @@ class Handlers:
             time_in_force=order.time_in_force, expire_time=order.expire_time, now=batch.now,
         )
         self._to_venue(batch, order, venue_id, order.cl_ord_id, "new", fixmsg.NEW_ORDER_SINGLE,
-                       body, hold)
+                       body)
         self.state.live_venue_id[order.order_id] = venue_id
 
     def _reject(self, batch: Batch, order: Order, source: RejectSource, text: str,
@@ -392,14 +405,10 @@ class Handlers:
         order = self._original(batch, request)
         if order is None:
             return
-        limits = self.limits_of(order.account)
-        windows = self.state.window(order.account)
-        decision = check_cancel(limits, windows, batch.now)
+        # never refused by risk; counted in the message rates (new orders after it see it)
+        record_cancel(self.limits_of(order.account), self.state.window(order.account),
+                      batch.now)
         cause = {"input": "cancel", "origin": request.origin, "user": request.user}
-        if not decision.accepted:
-            self._orderless(batch, request, RejectSource.RISK, decision.text or "risk")
-            return
-        record_cancel(limits, windows, batch.now)
         self.state.by_request[(order.origin, request.cl_ord_id)] = order.order_id
         self.cancel_order(batch, order, request.cl_ord_id, cause)
 
@@ -412,8 +421,7 @@ class Handlers:
             self._answer_refusal(batch, order, cl_ord_id, RequestKind.CANCEL, outcome, cause)
             return
         self._record(batch, order, outcome, cause)
-        hold = self._hold_or_refuse(batch, order, cl_ord_id, RequestKind.CANCEL, cause)
-        if hold is None:
+        if not self._may_send(batch, order, cl_ord_id, RequestKind.CANCEL, cause):
             return
         venue_id = self.ctx.venue_ids.next()
         body = fixmsg.order_cancel_request(
@@ -423,7 +431,7 @@ class Handlers:
             quantity=order.quantity, venue_order_id=order.venue_order_id, now=batch.now,
         )
         self._to_venue(batch, order, venue_id, cl_ord_id, "cancel",
-                       fixmsg.ORDER_CANCEL_REQUEST, body, hold)
+                       fixmsg.ORDER_CANCEL_REQUEST, body)
 
     def _replace(self, batch: Batch, request: ReplaceRequest) -> None:
         order = self._original(batch, request)
@@ -445,7 +453,7 @@ class Handlers:
         )
         decision = check_replace(intent, ctx, batch.now)
         if not decision.accepted:
-            self._orderless(batch, request, RejectSource.RISK, decision.text or "risk")
+            self._orderless(batch, request, RejectSource.RISK, decision.text or "risk", order)
             return
         outcome = order.apply(
             RequestReplace(request.cl_ord_id, quantity=request.quantity, price=request.price),
@@ -458,9 +466,7 @@ class Handlers:
         record_replace(ctx, batch.now)
         self.state.by_request[(order.origin, request.cl_ord_id)] = order.order_id
         self._record(batch, order, outcome, cause)
-        hold = self._hold_or_refuse(batch, order, request.cl_ord_id, RequestKind.REPLACE,
-                                    cause)
-        if hold is None:
+        if not self._may_send(batch, order, request.cl_ord_id, RequestKind.REPLACE, cause):
             return
         venue_id = self.ctx.venue_ids.next()
         body = fixmsg.order_cancel_replace_request(
@@ -472,7 +478,7 @@ class Handlers:
             venue_order_id=order.venue_order_id, now=batch.now,
         )
         self._to_venue(batch, order, venue_id, request.cl_ord_id, "replace",
-                       fixmsg.ORDER_CANCEL_REPLACE_REQUEST, body, hold)
+                       fixmsg.ORDER_CANCEL_REPLACE_REQUEST, body)
 
     def _answer_refusal(self, batch: Batch, order: Order, cl_ord_id: str, kind: RequestKind,
                         outcome: Outcome, cause: dict[str, Any]) -> None:
@@ -487,30 +493,37 @@ class Handlers:
         batch.events.append(audit)
         batch.outbox.append(outbox)
 
-    def _hold_or_refuse(self, batch: Batch, order: Order, cl_ord_id: str, kind: RequestKind,
-                        cause: dict[str, Any]) -> float | None:
-        """How long to hold a cancel/replace for the venue's rate limit; None when it cannot
-        go (venue down or over the limit): then it is answered as rejected, with the reason."""
+    def _may_send(self, batch: Batch, order: Order, cl_ord_id: str, kind: RequestKind,
+                  cause: dict[str, Any]) -> bool:
+        """Whether a cancel/replace can go; when it cannot (venue down, or a replace over the
+        venue's rate limit) it is answered as rejected, with the reason. A cancel is never
+        refused for the rate limit: it waits its turn, ahead of new orders and replaces."""
         connected = self.ctx.venue.is_logged_on(order.venue)
-        hold = self._throttle(order.venue) if connected else None
+        hold = (self._throttle(order.venue, must_go=kind is RequestKind.CANCEL) if connected
+                else None)
         if hold is None:
             why = (self._throttled_text(order.venue) if connected
                    else f"venue {order.venue} is not connected")
             reject = VenueCancelReject(cl_ord_id, kind, text=why)
             self._record(batch, order, order.apply(reject, batch.now), cause)
-        return hold
+        return hold is not None
 
-    def _throttle(self, venue: str) -> float | None:
-        """Seconds to hold the next message to ``venue`` (0 = now), None = over the limit."""
+    def _throttle(self, venue: str, *, must_go: bool = False) -> float | None:
+        """Seconds the next message to ``venue`` will wait for its rate limit (0 = none), None
+        = longer than the venue's hold: refused. ``must_go`` (a cancel): never refused."""
         throttle = self.ctx.throttles.get(venue)
-        return 0.0 if throttle is None else throttle.reserve(self.ctx.monotonic())
+        if throttle is None:
+            return 0.0
+        now = self.ctx.monotonic()
+        return throttle.reserve_always(now) if must_go else throttle.reserve(now)
 
     def _throttled_text(self, venue: str) -> str:
         return (f"outbound rate limit of venue {venue} reached "
                 f"({self.ctx.throttles[venue].describe()})")
 
     def _to_venue(self, batch: Batch, order: Order, venue_id: str, request_cl_ord_id: str,
-                  kind: str, msg_type: str, body: dict[int, str], hold_s: float = 0.0) -> None:
+                  kind: str, msg_type: str, body: dict[int, str]) -> None:
+        """Send after the commit, through the venue's sender (``venue_outbound``)."""
         venue = order.venue
         batch.venue_requests.append({
             "venue": venue, "venue_cl_ord_id": venue_id, "order_id": order.order_id,
@@ -520,26 +533,27 @@ class Handlers:
         self.state.venue_requests[(venue, venue_id)] = VenueRequestRef(
             order.order_id, request_cl_ord_id, kind
         )
-        venue_silence.watch_request(self, order, venue_id, request_cl_ord_id, kind, hold_s)
-
-        due = self.ctx.monotonic() + hold_s
+        # its answer is awaited from the send on (``begin`` arms it), not while it is queued
+        venue_silence.watch_request(self, order, venue_id, request_cl_ord_id, kind, math.inf)
         received_ns = self._received_ns if kind == "new" else 0
 
-        def send() -> None:
-            wait = due - self.ctx.monotonic()
-            if wait > 0:
-                time.sleep(wait)  # bounded by the venue's hold (rate_limit_hold_ms)
-            if self.ctx.venue.send(venue, msg_type, body):
-                self._sent_ok.append((venue, venue_id))
-                metrics = self.ctx.metrics
-                if received_ns and metrics is not None:
-                    metrics.labelled(metrics.hop_latency, "intake_to_wire").observe(
-                        (time.perf_counter_ns() - received_ns) / 1e9)
-            else:
+        def done(taken: bool) -> None:  # on the venue's sender thread
+            self._sent_ok.append(((venue, venue_id), taken, self.ctx.monotonic()))
+            if not taken:
                 log.warning("venue %s: %s %s not sent (session down); in doubt", venue, kind,
                             venue_id)
+                return
+            metrics = self.ctx.metrics
+            if received_ns and metrics is not None:
+                metrics.labelled(metrics.hop_latency, "intake_to_wire").observe(
+                    (time.perf_counter_ns() - received_ns) / 1e9)
 
-        batch.after_commit.append(send)
+        message = OutboundMessage(venue, order.order_id, kind, msg_type, body, done)
+        outbound = self.ctx.outbound
+        if outbound is not None:
+            batch.after_commit.append(lambda: outbound.submit(message))
+        else:
+            batch.after_commit.append(lambda: done(self.ctx.venue.send(venue, msg_type, body)))
 
     # -- recording outcomes -----------------------------------------------------------------
 

@@ -299,3 +299,12 @@ def test_a_session_may_send_its_message_rate_in_any_one_second_window() -> None:
     assert [rate.allow(t) for t in (10.0, 10.2, 10.4, 10.6)] == [True, True, True, False]
     assert rate.allow(11.0) is True  # the first message left the window
     assert rate.allow(11.1) is False
+
+
+def test_a_cancel_past_the_session_message_rate_is_taken_and_counted() -> None:
+    rate = MessageRate(2)
+    assert [rate.allow(t) for t in (10.0, 10.1)] == [True, True]
+    assert rate.allow(10.2, always=True) is True  # a cancel: never refused for the rate
+    assert rate.allow(10.3) is False
+    assert rate.allow(11.05) is False  # the cancel still counts in its window
+    assert rate.allow(11.25) is True

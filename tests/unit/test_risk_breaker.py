@@ -12,11 +12,10 @@ from oms.domain.risk import (
     ReplaceIntent,
     RiskCode,
     RiskLimits,
-    check_cancel,
     check_replace,
 )
 from oms.domain.values import KillScope, OperatorRole, Side
-from tests.unit.test_risk_support import NOW, D, check, context, order, seconds, windows
+from tests.unit.test_risk_support import NOW, D, check, context, order, seconds
 
 BURST = RiskLimits(max_executions=RateLimit(3, seconds(1)))
 REPEAT = RiskLimits(max_identical_executions=RateLimit(2, seconds(60)))
@@ -97,10 +96,9 @@ def test_a_halted_account_cannot_send_new_orders() -> None:
     )
 
 
-def test_a_halted_account_cannot_replace_but_can_cancel() -> None:
+def test_a_halted_account_cannot_replace() -> None:
     replace = ReplaceIntent(order(50), filled_qty=D(0), current_leaves=D(100))
     assert check_replace(replace, context(breaker=halted()), NOW).code is RiskCode.ACCOUNT_HALTED
-    assert check_cancel(RiskLimits(), windows(), NOW).accepted
 
 
 def test_a_trader_may_not_re_enable_a_halted_account() -> None:

@@ -10,12 +10,10 @@ from oms.domain.risk import (
     MassCancelIntent,
     ReplaceIntent,
     RiskCode,
-    RiskLimits,
-    check_cancel,
     check_replace,
 )
 from oms.domain.values import KillScope, OperatorRole
-from tests.unit.test_risk_support import NOW, D, check, context, order, windows
+from tests.unit.test_risk_support import NOW, D, check, context, order
 
 ADMIN, TRADER, VIEWER = OperatorRole.ADMIN, OperatorRole.TRADER, OperatorRole.VIEWER
 
@@ -128,11 +126,6 @@ def test_state_is_rebuilt_from_stored_entries() -> None:
     restored = KillSwitch(switch.entries())
     assert restored.is_blocked("DEMO1", "SIM", "AAPL") == switch.is_blocked("DEMO1", "SIM", "AAPL")
     assert restored.is_blocked("DEMO1", "OTHER", "AAPL") is None
-
-
-def test_cancels_pass_through_any_kill_switch() -> None:
-    limits = RiskLimits()
-    assert check_cancel(limits, windows(), NOW).accepted  # cancels never consult the switch
 
 
 def test_replaces_are_stopped_by_a_kill_switch() -> None:

@@ -7,14 +7,15 @@ from datetime import datetime, timedelta
 from oms.domain.risk import (
     RateLimit,
     RateWindows,
+    ReplaceIntent,
     RiskCode,
     RiskLimits,
     SlidingWindow,
-    check_cancel,
+    check_replace,
     record_cancel,
     record_new_order,
 )
-from tests.unit.test_risk_support import NOW, check, context, order, seconds, windows
+from tests.unit.test_risk_support import NOW, D, check, context, order, seconds, windows
 
 THREE_A_SECOND = RateLimit(3, seconds(1))
 
@@ -94,18 +95,46 @@ def test_account_message_rate_counts_orders_and_cancels() -> None:
     record_new_order(order(), ctx, NOW - seconds("0.2"))
     record_cancel(limits, ctx.windows, NOW - seconds("0.1"))
     assert check(order(), ctx).accepted  # the third message
-    record_new_order(order(), ctx, NOW)
-    decision = check_cancel(limits, ctx.windows, NOW)
+    record_cancel(limits, ctx.windows, NOW)
+    decision = check(order(), ctx)
     assert decision.code is RiskCode.ACCOUNT_MESSAGE_RATE
     assert decision.text == "account message rate would be 4 in 1s, exceeding max 3 per 1s by 1"
 
 
-def test_session_message_rate_over_the_max_rejects_a_cancel() -> None:
+def test_cancels_past_the_account_message_rate_are_all_counted() -> None:
+    """Five orders fill a 5 msg/s account; its three cancels in the same second still go (no
+    check refuses a cancel) and are counted: the window holds eight."""
+    limits = RiskLimits(account_message_rate=RateLimit(5, seconds(1)))
+    ctx = context(limits)
+    for i in range(5):
+        record_new_order(order(i + 1), ctx, NOW + seconds(f"0.0{i}"))
+    for i in range(3):
+        record_cancel(limits, ctx.windows, NOW + seconds(f"0.1{i}"))
+    assert ctx.windows.account_messages.count(NOW + seconds("0.2"), seconds(1)) == 8
+
+
+def test_a_new_order_after_a_burst_of_cancels_waits_until_they_slide_out() -> None:
+    limits = RiskLimits(account_message_rate=THREE_A_SECOND)
+    ctx = context(limits)
+    for i in range(5):
+        record_cancel(limits, ctx.windows, NOW + seconds(f"0.{i}"))
+    late = check(order(), ctx, NOW + seconds("1.05"))  # four cancels of the last second left
+    assert late.text == "account message rate would be 5 in 1s, exceeding max 3 per 1s by 2"
+    assert check(order(), ctx, NOW + seconds("1.15")).code is RiskCode.ACCOUNT_MESSAGE_RATE
+    assert check(order(), ctx, NOW + seconds("1.25")).accepted  # two left: the third message
+
+
+def test_a_replace_after_cancels_past_the_session_message_rate_is_rejected() -> None:
     limits = RiskLimits(session_message_rate=RateLimit(1, seconds(1)))
-    w = windows()
-    assert check_cancel(limits, w, NOW).accepted
-    record_cancel(limits, w, NOW)
-    assert check_cancel(limits, w, NOW).code is RiskCode.SESSION_MESSAGE_RATE
+    ctx = context(limits, open_buy_leaves=100)
+    record_cancel(limits, ctx.windows, NOW)
+    record_cancel(limits, ctx.windows, NOW)
+    assert ctx.windows.session_messages is not None
+    assert len(ctx.windows.session_messages) == 2
+    replace = ReplaceIntent(order(50), filled_qty=D(0), current_leaves=D(100))
+    decision = check_replace(replace, ctx, NOW)
+    assert decision.code is RiskCode.SESSION_MESSAGE_RATE
+    assert decision.text == "session message rate would be 3 in 1s, exceeding max 1 per 1s by 2"
 
 
 def test_cancels_do_not_count_against_the_order_rate() -> None:

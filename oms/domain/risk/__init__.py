@@ -6,7 +6,8 @@ Pure: no I/O, no clock (``now`` is passed in, a UTC datetime), nothing imported 
 The engine, per request:
   * new order: ``check_new_order(order, ctx, now)``; if accepted, ``record_new_order``;
   * replace:   ``check_replace(replace, ctx, now)``; if accepted, ``record_replace``;
-  * cancel:    ``check_cancel(limits, windows, now)``; if accepted, ``record_cancel``;
+  * cancel:    never refused (no kill switch, halt or rate stops it): ``record_cancel`` only,
+    which counts it in the message-rate windows;
   * execution: ``breaker.record_execution(...)``; a returned change halts the account and
     carries the ``MassCancelIntent`` to carry out;
   * operator:  ``kill_switch.trip`` / ``clear``, ``breaker.reenable``; persist what changed and
@@ -15,7 +16,6 @@ The engine, per request:
 
 from oms.domain.risk.breaker import BreakerChange, BreakerState, ExecutionBreaker
 from oms.domain.risk.checks import (
-    check_cancel,
     check_new_order,
     check_replace,
     record_cancel,
@@ -55,7 +55,6 @@ __all__ = [
     "RiskDecision",
     "RiskLimits",
     "SlidingWindow",
-    "check_cancel",
     "check_new_order",
     "check_replace",
     "may_halt",

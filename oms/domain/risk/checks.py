@@ -4,6 +4,11 @@ The engine builds a ``RiskContext`` for the order's account (and session), calls
 with the current UTC time, and on ``accepted`` calls the matching ``record_*`` before handling
 the next input, so that rate windows and duplicate detection see the accepted request. A
 rejected request records nothing. Rejections carry ``RejectSource.RISK``.
+
+A cancel is never refused here: no kill switch, no halt and no message rate stops it (desks
+and regulators, RTS 6 and 15c3-5 practice, expect a cancel always to get through). It has no
+check, only ``record_cancel``: it still counts in the message-rate windows, so that new orders
+and replaces sent after a burst of cancels see the load.
 """
 
 from __future__ import annotations
@@ -67,11 +72,6 @@ def check_replace(replace: ReplaceIntent, ctx: RiskContext, now: datetime) -> Ri
     )
 
 
-def check_cancel(limits: RiskLimits, windows: RateWindows, now: datetime) -> RiskDecision:
-    """Cancels are never stopped by a kill switch or a halt; only message rates apply."""
-    return _message_rates(limits, windows, now) or ACCEPTED
-
-
 def record_new_order(order: OrderIntent, ctx: RiskContext, now: datetime) -> None:
     """Record an accepted new order in the rate windows and the duplicate detector."""
     limits, windows = ctx.limits, ctx.windows
@@ -90,6 +90,9 @@ def record_replace(ctx: RiskContext, now: datetime) -> None:
 
 
 def record_cancel(limits: RiskLimits, windows: RateWindows, now: datetime) -> None:
+    """Count a cancel in the message-rate windows. Every cancel is counted, also one that takes
+    a window past its limit (cancels are never refused): the new orders and replaces after it
+    are then refused until the window has room again."""
     _record_message(limits, windows, now)
 
 

@@ -3,7 +3,9 @@
 A window is state owned by the engine and passed in with the risk context. Checks only read it
 (dropping events that have slid out); the engine calls ``record(now)`` after it accepts an order
 or message, through ``record_new_order`` / ``record_replace`` / ``record_cancel``, which record
-only into windows whose limit is set, so a window never holds more than its limit allows.
+only into windows whose limit is set. New orders and replaces never take a window past its
+limit; cancels, never refused, may (a message window then holds at most its limit plus the
+cancels of the last period).
 """
 
 from __future__ import annotations
