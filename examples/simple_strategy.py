@@ -26,9 +26,11 @@ DEFAULT_URL = os.environ.get("OMS_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/
 def show(event: OrderEvent) -> None:
     fill = f" {event.last_qty}@{event.last_px}" if event.is_fill else ""
     why = f" ({event.reject_source}: {event.text})" if event.is_reject else ""
+    # the client hands out each order's events in seq order; it says when some never came
+    order = f" [{event.gap}]" if event.gap else " [late]" if event.late else ""
     print(f"  {event.account:<6} {event.symbol or '-':<6} {event.cl_ord_id:<24} "
           f"{event.exec_type:<16} {event.ord_status or '-':<17}"
-          f" cum {event.cum_qty} leaves {event.leaves_qty}{fill}{why}")
+          f" cum {event.cum_qty} leaves {event.leaves_qty}{fill}{why}{order}")
 
 
 def wait_for(oms: StrategyClient, done: Callable[[OrderEvent], bool],

@@ -1,24 +1,38 @@
-"""The outbox relay: publish committed ``outbox`` rows to RabbitMQ, at least once, in id order.
+"""The outbox relay: publish committed ``outbox`` rows to RabbitMQ, at least once, and each
+order's events in ``seq`` order.
 
 Threading: the relay runs its own thread with a pika ``SelectConnection`` (asynchronous
 publisher confirms: up to ``window`` messages are in flight at once; a blocking confirm per
 message would cap throughput at one broker round trip per event). Every database access also
-happens on that thread. From other threads call only ``start()``, ``wake()`` and ``stop()``.
+happens on that thread. From other threads call only ``start()``, ``handoff()``, ``wake()`` and
+``stop()``.
 
 - ``handoff(rows)`` (thread-safe, cheap): the core gives it the outbox rows of each batch it
   has just committed; they are published from memory, in commit order, without reading them
   back (a read per commit was a third of the gateway's CPU under load). The table stays the
   truth: rows handed off while the relay is not connected are dropped and read from the table
-  after it connects; a row the broker refuses is left to the table's path, which counts the
-  attempts. Rows are marked published by event id.
-- ``wake()`` (thread-safe, cheap, coalesced): new rows were committed (by anyone): read the
-  table from the last row read. The relay also reads it every ``poll_interval_s`` (from the
-  start when idle), in case a wake-up is missed. Rows published from memory and found again in
-  the table are skipped by event id (``RecentIds``).
+  after it connects. Rows are marked published by event id.
+- **The backlog goes first.** After every (re)connection, and after ``wake()``, the relay reads
+  the table (from the start after a connection) until a read finds fewer rows than it asked
+  for: rows committed while it was away, rows not confirmed on a lost channel. Meanwhile
+  handed-off rows are not published from memory: those handed off before a read are dropped
+  (the drain reads them), later ones go out after it. The core is the only writer and commits
+  in order, so ids follow commit order and no handed-off row overtakes an older one.
+- **One unconfirmed event per order** (``publish_queue.py``): a message cannot be called back,
+  so an order's next event goes once the one before it is confirmed; other orders do not
+  wait. It costs one broker round trip between two events of one order committed together.
+- **A refused row holds back its order.** A row the broker refuses (``basic.nack``: a full
+  queue with ``x-overflow: reject-publish``) or whose exchange does not exist counts one more
+  ``attempts`` and is published again from memory at the next poll; its order's later events
+  wait. After ``max_attempts`` it is *parked* (``parked_reason``, never published, an ERROR
+  with its order and seq, ``parked_count``) and the order's later events go out without it:
+  consumers see a hole in its ``seq`` (the strategy client reports it). A row whose
+  ``parked_reason`` an operator clears is published at the next poll, after those events.
+- ``wake()`` (thread-safe, cheap, coalesced): rows were committed by someone else: read the
+  table now, as a backlog. The relay also reads it every ``poll_interval_s`` (from the start),
+  in case a handoff was lost. Rows published from memory and found
+  again in the table are skipped by event id (``RecentIds``).
 - A row is marked ``published_at`` once the broker confirms it; marks are written in batches.
-- A row the broker refuses (``basic.nack``) or whose exchange does not exist counts one more
-  ``attempts``; after ``max_attempts`` it is parked with ``parked_reason`` and no longer tried.
-  A failing row does not hold back the rows after it; it is retried on the next poll.
 - Messages are persistent, ``application/json``, with ``message_id`` = the row's ``event_id``
   (consumers drop duplicates by it: after a crash or reconnection, a row published but not yet
   marked is published again).
@@ -31,26 +45,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pika
 from pika import spec
-from pika.exceptions import AMQPError, ChannelClosedByBroker
+from pika.exceptions import AMQPError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from oms.bus.outbox_rows import OutboxRow, OutboxRows
-from oms.bus.recent_ids import RecentIds
+from oms.bus.exchange_probe import probe_exchange
+from oms.bus.outbox_rows import OutboxRow, OutboxRows, ParkedRow, PendingMarks
+from oms.bus.publish_queue import PublishQueue
 from oms.bus.topology import EVENTS_EXCHANGE, TOPIC
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND = 404
 JSON = "application/json"
 PERSISTENT = 2
+NACKED = "the broker refused the message (basic.nack)"
 
 
 class OutboxRelay:
@@ -71,6 +86,9 @@ class OutboxRelay:
         self._parameters.client_properties = {"connection_name": connection_name}
         self._rows = OutboxRows(engine)
         self._window = window
+        self._min_read = max(1, window // 4)
+        """While messages are in flight, the table is read only for at least this many rows
+        (rows waiting behind their order take room in the window: no read per confirm)."""
         self._mark_batch = mark_batch
         self._poll_interval_s = poll_interval_s
         self._max_attempts = max_attempts
@@ -82,32 +100,44 @@ class OutboxRelay:
         self._thread: threading.Thread | None = None
         self._connection: Any = None
         self._shutdown_deadline = 0.0
-        self._reset_channel_state()
-        self._published: list[int] = []
-        self._published_events: list[str] = []
-        self._failed: dict[int, str] = {}
+        self._marks = PendingMarks()
         self._handed: deque[dict[str, Any]] = deque()
         self._handoff_requested = threading.Event()
-        self._recent = RecentIds()
+        self._queue = PublishQueue()
+        self._probing: OutboxRow | None = None
+        self._reset_channel_state()
         self.connections_made = 0
         self.published_count = 0
+        self.refused_count = 0
         self.parked_count = 0
 
+    @property
+    def retrying(self) -> int:
+        """Refused rows waiting for their next attempt (each holds back its order)."""
+        return self._queue.retrying
+
     def _reset_channel_state(self) -> None:
-        """A new channel: what was in flight on the old one is published again (from the
-        table: handed-off rows not yet published are dropped, the table has them)."""
-        for row in getattr(self, "_inflight", {}).values():
-            self._recent.discard(row.event_id)
-        getattr(self, "_handed", deque()).clear()
+        """A new channel: every row not confirmed on the old one (in flight, waiting behind
+        its order, refused, not yet sent) is read from the table again, in id order; rows
+        handed off and not yet published are dropped (the table has them)."""
+        self._queue.clear()
+        if self._probing is not None:
+            self._queue.recent.discard(self._probing.event_id)
+        self._probing = None
+        self._handed.clear()
         self._channel: Any = None
-        self._inflight: OrderedDict[int, OutboxRow] = OrderedDict()
         self._next_tag = 0
         self._cursor = 0
         self._verified: set[str] = set()
-        self._probing: int | None = None
-        self._caught_up = False
-        """The last read found fewer rows than it asked for: nothing more is pending until
-        the next wake-up (the core wakes the relay after every commit that wrote rows)."""
+        self._backlog = True
+        """The table may hold rows older than the handed-off ones: read it until a read
+        finds fewer rows than it asked for; handed-off rows wait meanwhile."""
+        self._table_more = True
+        """The last read found as many rows as it asked for: read on when there is room."""
+
+    def _held(self) -> int:
+        """Rows taken and not finished: they take the window's room."""
+        return self._queue.held + (self._probing is not None)
 
     # --- any thread ---------------------------------------------------------------------------
 
@@ -118,12 +148,13 @@ class OutboxRelay:
         self._thread.start()
 
     def wake(self) -> None:
-        """New rows were committed: publish them now. Thread-safe; never blocks."""
+        """Rows were committed that were not handed off: read the table now (they go out
+        before rows handed off later). Thread-safe; never blocks."""
         if self._wake_requested.is_set():
             return
         self._wake_requested.set()
         if not self._call_soon(self._on_wake):
-            self._wake_requested.clear()  # not connected: the pump runs once connected anyway
+            self._wake_requested.clear()  # not connected: the table is read once connected
 
     def handoff(self, rows: list[dict[str, Any]]) -> None:
         """Rows the core has just committed, to publish from memory. Thread-safe; never
@@ -227,7 +258,7 @@ class OutboxRelay:
         self._ready.set()
         log.info("outbox relay: publishing with confirms (window %d)", self._window)
         self._schedule_tick()
-        self._pump()
+        self._advance()
         self._finish_if_drained()
 
     def _on_channel_closed(self, channel: Any, reason: BaseException) -> None:
@@ -252,64 +283,90 @@ class OutboxRelay:
         if self._connection is not None:
             self._connection.ioloop.call_later(self._poll_interval_s, self._on_tick)
 
-    # --- the relay's thread: publishing -------------------------------------------------------
+    # --- the relay's thread: taking rows, in commit order ---------------------------------------
 
     def _on_tick(self) -> None:
-        """Periodic: write marks, and when idle rescan from the start (retries failed rows and
-        picks up anything a missed wake-up left behind)."""
+        """Periodic: write marks, publish refused rows again, and read the table from the
+        start (picks up anything a lost handoff left behind, and rows an operator un-parked;
+        the rows it finds first are those taken and not yet confirmed, skipped)."""
         if not self._ready.is_set():
             return
         self._flush()
-        if not self._inflight and self._probing is None:
-            self._cursor = 0
-        self._caught_up = False
-        self._pump()
+        self._queue.retry_now()
+        self._cursor = 0
+        self._table_more = True
+        self._advance()
         self._finish_if_drained()
         self._schedule_tick()
 
     def _on_wake(self) -> None:
         self._wake_requested.clear()
-        self._caught_up = False
-        self._pump()
+        self._backlog = True
+        self._table_more = True
+        self._advance()
 
     def _on_handoff(self) -> None:
         self._handoff_requested.clear()
         self._publish_handed()
 
+    def _advance(self) -> None:
+        """Publish what may go now, then take handed-off rows, then read the table."""
+        self._send_outgoing()
+        self._publish_handed()
+        if self._table_more:
+            self._pump()
+
     def _publish_handed(self) -> None:
-        """Publish handed-off rows while the window has room."""
-        if not self._ready.is_set() or self._stopping.is_set() or self._probing is not None:
+        """Take handed-off rows while the window has room (not while the backlog drains)."""
+        if (not self._ready.is_set() or self._stopping.is_set() or self._backlog
+                or self._probing is not None):
             return
-        while self._handed and len(self._inflight) < self._window:
+        free = self._window - self._held()
+        while self._handed and free > 0:
             handed = self._handed.popleft()
             event_id = str(handed["event_id"])
-            if event_id in self._recent:
-                continue  # already published from the table
-            if handed["exchange"] not in self._verified:
-                self._caught_up = False  # the table's path checks the exchange first
-                self._pump()
-                return
-            body = orjson.dumps(handed["body"])
-            self._publish(OutboxRow(0, event_id, handed["exchange"], handed["routing_key"],
-                                    body, 0))
+            if event_id in self._queue.recent:
+                continue  # already taken from the table
+            body = handed["body"]
+            self._queue.take(OutboxRow(
+                0, event_id, handed["exchange"], handed["routing_key"], orjson.dumps(body), 0,
+                body.get("order_id"), body.get("seq")))
+            free -= 1
+        self._send_outgoing()
 
     def _pump(self) -> None:
-        """Publish pending rows until the window of unconfirmed messages is full."""
+        """Read pending rows from the table into the window's free room, in id order."""
         if not self._ready.is_set() or self._stopping.is_set() or self._probing is not None:
             return
-        free = self._window - len(self._inflight)
-        if free <= 0:
-            return
+        free = self._window - self._held()
+        if free <= 0 or (self._queue.inflight and free < self._min_read):
+            return  # read once confirms have made room
+        covered = len(self._handed) if self._backlog else 0
         try:
             rows = self._rows.pending(self._cursor, free)
         except SQLAlchemyError as error:
             log.warning("outbox relay: cannot read the outbox (%s); retrying", error)
             return
-        self._caught_up = len(rows) < free
+        self._table_more = len(rows) >= free
+        drained = self._backlog and not self._table_more
+        if self._backlog:
+            for _ in range(covered):  # committed before this read: the drain reads them
+                self._handed.popleft()
+            self._backlog = self._table_more
         for row in rows:
-            if row.event_id in self._recent:
-                self._cursor = row.id  # published from memory already
-                continue
+            self._cursor = row.id
+            if row.event_id not in self._queue.recent:  # else published from memory already
+                self._queue.take(row)
+        self._send_outgoing()
+        if drained:  # rows handed off after this read go now
+            self._publish_handed()
+
+    # --- the relay's thread: publishing and confirms ------------------------------------------
+
+    def _send_outgoing(self) -> None:
+        if not self._ready.is_set() or self._stopping.is_set():
+            return
+        while self._probing is None and (row := self._queue.next_outgoing()) is not None:
             if row.exchange not in self._verified:
                 self._probe(row)
                 return
@@ -321,98 +378,92 @@ class OutboxRelay:
         )
         self._channel.basic_publish(row.exchange, row.routing_key, row.body, properties)
         self._next_tag += 1
-        self._inflight[self._next_tag] = row
-        self._recent.add(row.event_id)
-        if row.id:  # a row read from the table (a handed-off row has no id: 0)
-            self._cursor = row.id
+        self._queue.sent(self._next_tag, row)
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         acked = isinstance(method, spec.Basic.Ack)
         for tag in self._confirmed_tags(method.delivery_tag, method.multiple):
-            row = self._inflight.pop(tag)
-            if acked and row.id:
-                self._published.append(row.id)
-            elif acked:
-                self._published_events.append(row.event_id)
-            else:  # refused: the table's path tries it again, counting the attempts
-                self._recent.discard(row.event_id)
-                if row.id:
-                    self._failed[row.id] = "the broker refused the message (basic.nack)"
-                else:
-                    self._caught_up = False
+            if not acked:
+                self._refused(self._queue.nacked(tag), NACKED)
+                continue
+            self._marks.confirmed(self._queue.confirmed(tag))
         # Marks are written per ``mark_batch`` rows, on failures, and at every tick (each a
         # transaction and a WAL flush of its own; a row published but not yet marked is only
         # published again after a crash, and consumers drop duplicates by event_id).
-        if len(self._published) + len(self._published_events) >= self._mark_batch or (
-                self._failed):
+        if self._marks.published >= self._mark_batch or self._marks.failed:
             self._flush()
         if self._stopping.is_set():
             self._finish_if_drained()
             return
-        self._publish_handed()
-        if not self._caught_up:
-            self._pump()
+        self._advance()
 
     def _confirmed_tags(self, delivery_tag: int, multiple: bool) -> list[int]:
+        inflight = self._queue.inflight
         if not multiple:
-            return [delivery_tag] if delivery_tag in self._inflight else []
+            return [delivery_tag] if delivery_tag in inflight else []
         tags = []
-        for tag in self._inflight:  # in publish order: stop at the first tag not confirmed
+        for tag in inflight:  # in publish order: stop at the first tag not confirmed
             if tag > delivery_tag:
                 break
             tags.append(tag)
         return tags
 
+    def _refused(self, row: OutboxRow, reason: str) -> None:
+        """``row`` (already set to be published again at the next poll, its order's later rows
+        waiting behind it) was refused: count it (written with the marks) and say so."""
+        self._marks.refused(row.event_id, reason)
+        self.refused_count += 1
+        level = logging.WARNING if row.attempts == 1 else logging.DEBUG
+        log.log(level, "outbox relay: event %s (order %s, seq %s) not published: %s; trying "
+                "again every %gs, the order's later events wait", row.event_id, row.order_id,
+                row.seq, reason, self._poll_interval_s)
+
     def _flush(self) -> None:
-        """Write the marks and failures gathered so far (kept for later if the database fails)."""
-        if not self._published and not self._failed and not self._published_events:
-            return
+        """Write the marks and refusals gathered so far (kept for later if the database fails)."""
         try:
-            parked = self._rows.settle(self._published, self._failed, self._max_attempts,
-                                       self._published_events)
+            published, parked = self._marks.write(self._rows, self._max_attempts)
         except SQLAlchemyError as error:
             log.warning("outbox relay: cannot mark rows (%s); will retry", error)
             return
-        self.published_count += len(self._published) + len(self._published_events)
-        self.parked_count += len(parked)
-        for row_id in parked:
-            log.error("outbox relay: parked row %d: %s", row_id, self._failed.get(row_id))
-        self._published = []
-        self._published_events = []
-        self._failed = {}
+        self.published_count += published
+        for row in parked:
+            self._parked(row)
+
+    def _parked(self, parked: ParkedRow) -> None:
+        self.parked_count += 1
+        log.error("outbox relay: parked event %s (order %s, seq %s) after %d attempts: %s. "
+                  "It stays in the outbox table, unpublished; the order's later events go "
+                  "out without it", parked.event_id, parked.order_id, parked.seq,
+                  parked.attempts, parked.reason)
+        self._queue.parked(parked.event_id)  # its order's next row may go
 
     def _probe(self, row: OutboxRow) -> None:
-        """Check that ``row.exchange`` exists on a channel of its own (a failed check closes
-        its channel) before publishing to it; publishing stops until the answer."""
-        self._probing = row.id
+        """Check that ``row.exchange`` exists before publishing to it (publishing a message to
+        a missing exchange closes the channel); publishing stops until the answer."""
+        self._probing = row
 
-        def on_open(channel: Any) -> None:
-            channel.add_on_close_callback(on_closed)
-            channel.exchange_declare(row.exchange, passive=True, callback=lambda _f: on_ok(channel))
-
-        def on_ok(channel: Any) -> None:
-            self._verified.add(row.exchange)
+        def answer(exists: bool | None) -> None:
+            if self._probing is not row:
+                return  # the connection was lost meanwhile
             self._probing = None
-            channel.close()
-            self._pump()
-
-        def on_closed(_channel: Any, reason: BaseException) -> None:
-            if self._probing != row.id:
-                return
-            self._probing = None
-            if isinstance(reason, ChannelClosedByBroker) and reason.reply_code == NOT_FOUND:
-                self._failed[row.id] = f"exchange {row.exchange!r} does not exist"
-                self._cursor = max(self._cursor, row.id)
+            if exists:
+                self._verified.add(row.exchange)
+                self._queue.put_back(row)
+            elif exists is None:
+                self._queue.postpone(row)  # checked again at the next poll
+            else:
+                self._refused(self._queue.refused(row),
+                              f"exchange {row.exchange!r} does not exist")
                 self._flush()
-            self._pump()
+            self._advance()
 
-        self._connection.channel(on_open_callback=on_open)
+        probe_exchange(self._connection, row.exchange, answer)
 
     def _finish_if_drained(self) -> None:
         if not self._stopping.is_set():
             return
-        if self._inflight and time.monotonic() < self._shutdown_deadline:
+        if self._queue.inflight and time.monotonic() < self._shutdown_deadline:
             return
         self._flush()
         self._close_connection()

@@ -2,7 +2,8 @@
 
 A row is *pending* while ``published_at`` and ``parked_reason`` are both null (the partial index
 ``ix_outbox_unpublished`` covers exactly those rows). The body is read as the JSONB text that
-PostgreSQL prints, so numbers are never turned into floats on the way.
+PostgreSQL prints, so numbers are never turned into floats on the way; its ``order_id`` and
+``seq`` are read beside it (the relay keeps each order's events in ``seq`` order).
 """
 
 from __future__ import annotations
@@ -38,10 +39,25 @@ _UUIDS = ARRAY(UUID(as_uuid=True))
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
     id: int
+    """0 for a row handed off by the core (published from memory, marked by ``event_id``)."""
     event_id: str
     exchange: str
     routing_key: str
     body: bytes
+    attempts: int
+    order_id: str | None = None
+    """None for an order-less rejection: such an event has no order to keep in order."""
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedRow:
+    """A row given up on: it stays in the table with ``parked_reason``, never published."""
+
+    event_id: str
+    order_id: str | None
+    seq: int | None
+    reason: str
     attempts: int
 
 
@@ -73,6 +89,8 @@ class OutboxRows:
             select(
                 OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.exchange, OUTBOX.c.routing_key,
                 sql_cast(OUTBOX.c.body, String).label("body"), OUTBOX.c.attempts,
+                OUTBOX.c.body["order_id"].astext.label("order_id"),
+                OUTBOX.c.body["seq"].astext.label("seq"),
             )
             .where(
                 OUTBOX.c.published_at.is_(None),
@@ -91,7 +109,7 @@ class OutboxRows:
             OutboxRow(
                 id=row.id, event_id=str(row.event_id), exchange=row.exchange,
                 routing_key=row.routing_key, body=row.body.encode("utf-8"),
-                attempts=row.attempts,
+                attempts=row.attempts, order_id=row.order_id, seq=_integer(row.seq),
             )
             for row in result
         ]
@@ -99,14 +117,15 @@ class OutboxRows:
     def settle(
         self,
         published: Sequence[int],
-        failed: Mapping[int, str],
+        failed: Mapping[str, tuple[str, int]],
         max_attempts: int,
         published_events: Sequence[str] = (),
-    ) -> list[int]:
+    ) -> list[ParkedRow]:
         """In one transaction: mark ``published`` rows (by id) and ``published_events`` (by
-        event id) published; count one more attempt for each ``failed`` row and park it with
-        its reason once it reaches ``max_attempts``. Returns the ids parked now."""
-        parked: list[int] = []
+        event id) published; count the failed attempts of each ``failed`` row (event id ->
+        (reason, attempts failed since the last call)) and park it with its reason once it
+        reaches ``max_attempts``. Returns the rows parked now."""
+        parked: list[ParkedRow] = []
         with self._engine.begin() as conn:
             if published_events:
                 conn.execute(
@@ -123,19 +142,73 @@ class OutboxRows:
                     .values(published_at=func.now())
                 )
             if failed:
-                attempts = OUTBOX.c.attempts + 1
+                attempts = OUTBOX.c.attempts + bindparam("b_failures")
                 statement = (
                     update(OUTBOX)
-                    .where(OUTBOX.c.id == bindparam("b_id"), OUTBOX.c.published_at.is_(None))
+                    .where(OUTBOX.c.event_id == bindparam("b_event"),
+                           OUTBOX.c.published_at.is_(None))
                     .values(
                         attempts=attempts,
                         parked_reason=case(
                             (attempts >= max_attempts, bindparam("b_reason")), else_=None
                         ),
                     )
-                    .returning(OUTBOX.c.id, OUTBOX.c.parked_reason)
+                    .returning(
+                        OUTBOX.c.event_id, OUTBOX.c.parked_reason, OUTBOX.c.attempts,
+                        OUTBOX.c.body["order_id"].astext.label("order_id"),
+                        OUTBOX.c.body["seq"].astext.label("seq"),
+                    )
                 )
-                for row_id, reason in failed.items():
-                    result = conn.execute(statement, {"b_id": row_id, "b_reason": reason})
-                    parked += [row.id for row in result if row.parked_reason is not None]
+                for event_id, (reason, failures) in failed.items():
+                    result = conn.execute(statement, {
+                        "b_event": uuid.UUID(event_id), "b_reason": reason,
+                        "b_failures": failures})
+                    parked += [
+                        ParkedRow(str(row.event_id), row.order_id, _integer(row.seq),
+                                  row.parked_reason, row.attempts)
+                        for row in result if row.parked_reason is not None
+                    ]
         return parked
+
+
+def _integer(text: str | None) -> int | None:
+    """``seq`` as the JSONB text gives it (null for an order-less rejection; it only names the
+    event in the relay's logs, so a body that is not the contract's does not stop the relay)."""
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+class PendingMarks:
+    """Marks and refusals gathered on the relay's thread, written together by ``write`` (and
+    kept for the next ``write`` if the database fails)."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self._events: list[str] = []
+        self.failed: dict[str, tuple[str, int]] = {}
+        """Event id -> (reason, refusals not yet counted in the table)."""
+
+    @property
+    def published(self) -> int:
+        return len(self._ids) + len(self._events)
+
+    def confirmed(self, row: OutboxRow) -> None:
+        if row.id:  # a row read from the table (a handed-off row has no id: 0)
+            self._ids.append(row.id)
+        else:
+            self._events.append(row.event_id)
+
+    def refused(self, event_id: str, reason: str) -> None:
+        _, failures = self.failed.get(event_id, (reason, 0))
+        self.failed[event_id] = (reason, failures + 1)
+
+    def write(self, rows: OutboxRows, max_attempts: int) -> tuple[int, list[ParkedRow]]:
+        """(rows marked published, rows parked now); raises ``SQLAlchemyError``."""
+        if not self._ids and not self._events and not self.failed:
+            return 0, []
+        parked = rows.settle(self._ids, self.failed, max_attempts, self._events)
+        published = self.published
+        self._ids, self._events, self.failed = [], [], {}
+        return published, parked

@@ -31,6 +31,7 @@ from oms.client.reconnect import (
     OmsUnavailableError,
     ReconnectPolicy,
 )
+from oms.client.sequencing import SequenceGap
 from oms.client.strategy_client import StrategyClient
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "OrderEvent",
     "OrderType",
     "ReconnectPolicy",
+    "SequenceGap",
     "Side",
     "StrategyClient",
     "TimeInForce",

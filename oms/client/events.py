@@ -3,7 +3,8 @@
 ``OrderEvent.from_body`` reads one JSON body of CONTRACT.md into typed fields: decimals as
 ``Decimal`` (read exactly from their text), ``transact_time`` as an aware UTC ``datetime``.
 Fields a later version of the contract adds are kept in ``extra``; ``exec_type`` and
-``ord_status`` stay strings, so a new value never breaks a strategy.
+``ord_status`` stay strings, so a new value never breaks a strategy. ``gap`` and ``late`` are
+the client's own notes on the event's place in its order's sequence (``sequencing.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from oms.client.sequencing import SequenceGap
 
 FILL_TYPES = frozenset({"partial_fill", "fill"})
 REJECT_TYPES = frozenset({"rejected", "cancel_rejected", "replace_rejected"})
@@ -63,6 +66,11 @@ class OrderEvent:
     routing_key: str = ""
     redelivered: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    gap: SequenceGap | None = None
+    """Events of this order that came before this one never arrived (within the client's
+    ``gap_timeout_s``): their seqs. None when this event follows the last one handed out."""
+    late: bool = False
+    """This event arrived after events of its order that come after it (already handed out)."""
 
     @property
     def is_fill(self) -> bool:

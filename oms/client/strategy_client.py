@@ -9,8 +9,12 @@
   to ``oms.events`` with ``<account>.#``: a server-named exclusive queue by default (gone with
   the connection), or the durable queue named by ``queue`` (kept across reconnects and
   restarts: nothing is missed). Read them with ``poll``, ``events`` or ``run``. Duplicates
-  (same ``event_id``: delivery is at-least-once) are dropped. An event is acknowledged only
-  when you come back for more, so one whose handling crashed the process is delivered again.
+  (same ``event_id``: delivery is at-least-once) are dropped. Each order's events are handed
+  out in ``seq`` order: one that arrives past a hole is held until the hole fills or
+  ``gap_timeout_s`` passes, then handed out with ``event.gap`` saying what is missing
+  (``event_inbox.py``, ``sequencing.py``). An event is acknowledged only when you come back
+  for more (and never while one before it is held), so one whose handling crashed the process
+  is delivered again.
 - **Reconnects**: a lost connection is reopened with backoff (``ReconnectPolicy``), the queue
   declared and bound again, and the interrupted call retried. A command whose confirm was lost
   with the connection is published again with the same ``cl_ord_id``: if the first copy had
@@ -26,9 +30,7 @@ import json
 import logging
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -50,7 +52,8 @@ from oms.client.commands import (
     new_order_body,
     replace_body,
 )
-from oms.client.events import EventDeduplicator, MalformedEventError, OrderEvent
+from oms.client.event_inbox import EventInbox
+from oms.client.events import OrderEvent
 from oms.client.reconnect import (
     CommandNotDeliveredError,
     OmsClientError,
@@ -72,20 +75,14 @@ _REFUSED_LOGIN = (
 _TRANSIENT = (amqp.AMQPConnectionError, amqp.ChannelWrongStateError, amqp.ChannelClosed)
 
 
-@dataclass(frozen=True, slots=True)
-class _Delivery:
-    generation: int
-    tag: int
-    event: OrderEvent | None
-    """None for a duplicate or malformed message: acknowledged in turn, never handed out."""
-
-
 class StrategyClient:
     """Submit, cancel and replace orders; receive the events of ``accounts``.
 
     ``amqp_url`` is a pika URL (``amqp://guest:guest@127.0.0.1:5672/%2F``). With
     ``send_user_id`` (the default) every command carries the connection's user as its AMQP
     ``user_id``, which RabbitMQ checks and the OMS maps to the accounts it may trade.
+    ``gap_timeout_s``: how long an event that arrived past a hole in its order's ``seq`` is
+    held for the missing ones.
     """
 
     def __init__(
@@ -98,6 +95,7 @@ class StrategyClient:
         prefetch: int = 1000,
         reconnect: ReconnectPolicy | None = None,
         dedup_capacity: int = 100_000,
+        gap_timeout_s: float = 5.0,
         id_prefix: str | None = None,
         connection_name: str = "oms-strategy-client",
         sleep: Callable[[float], None] = time.sleep,
@@ -111,18 +109,16 @@ class StrategyClient:
         """The events queue's name once connected (server-named unless ``queue`` was given)."""
         self._prefetch = prefetch
         self.policy = reconnect or ReconnectPolicy()
-        self.dedup = EventDeduplicator(dedup_capacity)
+        self.inbox = EventInbox(dedup_capacity, gap_timeout_s)
+        self.dedup = self.inbox.dedup
         self.next_cl_ord_id = ClOrdIdGenerator(id_prefix)
         self._sleep = sleep
         self._connection: Any = None
         self._publisher: Any = None
         self._consumer: Any = None
         self._generation = 0
-        self._arrived: deque[_Delivery] = deque()
-        self._handed: tuple[int, int] | None = None
         self._handed_since_ack = 0
         self.reconnects = 0
-        self.malformed = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -153,6 +149,21 @@ class StrategyClient:
     @property
     def is_connected(self) -> bool:
         return self._connection is not None and bool(self._connection.is_open)
+
+    @property
+    def malformed(self) -> int:
+        """Messages on the events queue that were not order events (logged, skipped)."""
+        return self.inbox.malformed
+
+    @property
+    def gaps(self) -> int:
+        """Holes in an order's sequence reported (``event.gap``)."""
+        return self.inbox.gaps
+
+    @property
+    def late_events(self) -> int:
+        """Events handed out marked ``late``."""
+        return self.inbox.late_events
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -248,14 +259,19 @@ class StrategyClient:
         """The events that have arrived, waiting up to ``timeout`` seconds for the first."""
         self._require_subscription()
         self._settle()
-        if not self._arrived and timeout >= 0:
-            self._pump(timeout)
+        inbox = self.inbox
+        inbox.expire(time.monotonic())
+        deadline = time.monotonic() + timeout
+        while not inbox.has_ready and timeout >= 0:
+            self._pump(self._wait(deadline))
+            inbox.expire(time.monotonic())
+            if time.monotonic() >= deadline:
+                break
         handed: list[OrderEvent] = []
-        while self._arrived:
-            delivery = self._arrived.popleft()
-            self._mark_handed(delivery)
-            if delivery.event is not None:
-                handed.append(delivery.event)
+        while inbox.has_ready:
+            self._handed_since_ack += 1
+            if (event := inbox.pop()) is not None:
+                handed.append(event)
         return handed
 
     def events(self, *, idle_timeout: float | None = None) -> Iterator[OrderEvent]:
@@ -263,23 +279,25 @@ class StrategyClient:
         (``None``: never)."""
         self._require_subscription()
         idle_since = time.monotonic()
+        inbox = self.inbox
         while True:
             if self._handed_since_ack >= ACK_EVERY:
                 self._settle()
-            if not self._arrived:
+            inbox.expire(time.monotonic())
+            if not inbox.has_ready:
                 self._settle()
-                wait = 1.0
+                now = time.monotonic()
+                deadline = now + 1.0
                 if idle_timeout is not None:
-                    wait = min(wait, idle_since + idle_timeout - time.monotonic())
-                    if wait <= 0:
+                    deadline = min(deadline, idle_since + idle_timeout)
+                    if deadline <= now:
                         return
-                self._pump(wait)
+                self._pump(self._wait(deadline))
                 continue
-            delivery = self._arrived.popleft()
-            self._mark_handed(delivery)
-            if delivery.event is not None:
+            self._handed_since_ack += 1
+            if (event := inbox.pop()) is not None:
                 idle_since = time.monotonic()
-                yield delivery.event
+                yield event
 
     def run(
         self, handler: Callable[[OrderEvent], None], *,
@@ -303,21 +321,29 @@ class StrategyClient:
         if not self.accounts:
             raise OmsClientError("this client subscribes to no account: pass accounts=[...]")
 
-    def _mark_handed(self, delivery: _Delivery) -> None:
-        self._handed = (delivery.generation, delivery.tag)
-        self._handed_since_ack += 1
-
     def _settle(self) -> None:
-        """Acknowledge every delivery handed out so far (one ack with ``multiple``)."""
-        handed, self._handed = self._handed, None
+        """Acknowledge the deliveries handed out so far (one ack with ``multiple``), up to the
+        first one not handed out yet (held for its order's sequence, or ready and waiting).
+        Deliveries of a closed channel are not acknowledged: the broker redelivers them to a
+        durable queue, and the client drops them as duplicates."""
         self._handed_since_ack = 0
-        if handed is None or handed[0] != self._generation or self._consumer is None:
-            return  # delivered on a closed channel: the broker redelivers it, dedup drops it
+        upto = self.inbox.ack_upto()
+        if upto is None or self._consumer is None:
+            return
         try:
-            self._consumer.basic_ack(handed[1], multiple=True)
+            self._consumer.basic_ack(upto, multiple=True)
         except _TRANSIENT as exc:
             log.warning("acknowledging events failed (they will be redelivered): %r", exc)
             self._discard_connection()
+            return
+        self.inbox.acked(upto)
+
+    def _wait(self, deadline: float) -> float:
+        """Seconds to wait for input: until ``deadline``, or until held events are due."""
+        due = self.inbox.next_deadline()
+        if due is not None:
+            deadline = min(deadline, due)
+        return max(deadline - time.monotonic(), 0.0)
 
     def _pump(self, timeout: float) -> None:
         self._with_reconnect(
@@ -326,18 +352,8 @@ class StrategyClient:
 
     def _on_delivery(self, generation: int) -> Callable[..., None]:
         def on_message(channel: Any, method: Any, properties: Any, body: bytes) -> None:
-            try:
-                event: OrderEvent | None = OrderEvent.from_body(
-                    body, routing_key=method.routing_key, redelivered=method.redelivered
-                )
-            except MalformedEventError as exc:
-                self.malformed += 1
-                log.warning("dropping a message on %s that is not an order event: %s",
-                            method.routing_key, exc)
-                event = None
-            if event is not None and not self.dedup.is_new(event.event_id):
-                event = None
-            self._arrived.append(_Delivery(generation, method.delivery_tag, event))
+            self.inbox.add(generation, method.delivery_tag, body, routing_key=method.routing_key,
+                           redelivered=method.redelivered, now=time.monotonic())
 
         return on_message
 
@@ -397,6 +413,7 @@ class StrategyClient:
             self.reconnects += 1
             log.info("reconnected to RabbitMQ at %s", self._where())
         self._generation += 1
+        self.inbox.new_channel(self._generation)
         if consumer is not None:
             consumer.basic_consume(self.queue, self._on_delivery(self._generation))
 

@@ -49,10 +49,10 @@ def start_relay(
 
 def add_events(engine: Engine, count: int, *, first_seq: int = 1,
                exchange: str = EVENTS_EXCHANGE, routing_key: str = "DEMO1.AAPL.new",
-               ) -> list[int]:
+               order_id: str = "O1") -> list[int]:
     rows = [
         {"event_id": uuid.uuid4(), "exchange": exchange, "routing_key": routing_key,
-         "body": {"seq": seq, "price": "190.25", "order_id": "O1"},
+         "body": {"seq": seq, "price": "190.25", "order_id": order_id},
          "created_at": datetime.now(UTC)}
         for seq in range(first_seq, first_seq + count)
     ]
@@ -120,19 +120,22 @@ def test_publishing_resumes_from_the_table_after_a_restart(
     assert events.ready_count(WATCH_QUEUE) == 0  # marked rows are not published again
 
 
-def test_a_row_naming_a_missing_exchange_is_parked_without_holding_back_the_others(
+def test_a_row_naming_a_missing_exchange_is_parked_holding_back_only_its_order_till_then(
     start_relay: Callable[..., OutboxRelay], events: Broker, outbox: Engine
 ) -> None:
     [before] = add_events(outbox, 1, first_seq=1)
     [bad] = add_events(outbox, 1, first_seq=2, exchange="no.such.exchange")
     [after] = add_events(outbox, 1, first_seq=3)
+    [other] = add_events(outbox, 1, order_id="O2")
     relay = start_relay(max_attempts=3)
-    assert [body["seq"] for _, body in received(events, 2)] == [1, 3]
+    # O2's event goes out at once; O1's seq 3 only once its seq 2 is parked
+    assert [(body["order_id"], body["seq"]) for _, body in received(events, 3)] == [
+        ("O1", 1), ("O2", 1), ("O1", 3)]
     wait_until(lambda: outbox_row(outbox, bad).parked_reason is not None, what="parking")
     parked = outbox_row(outbox, bad)
     assert parked.parked_reason == "exchange 'no.such.exchange' does not exist"
     assert (parked.attempts, parked.published_at) == (3, None)
-    assert all_published(outbox, [before, after])
+    wait_until(lambda: all_published(outbox, [before, after, other]), what="the marks")
     assert relay.parked_count == 1
 
 

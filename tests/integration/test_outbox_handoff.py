@@ -1,6 +1,7 @@
 """Rows the core hands off after its commit are published from memory, once, and marked by
 event id; the table stays the truth (rows handed off and also read from it go out once, a row
-the broker refuses is retried from the table, rows not yet marked go out again after a restart)."""
+the broker refuses is retried, its attempts counted in the table, rows not yet marked go out
+again after a restart)."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def test_a_row_handed_off_and_read_from_the_table_goes_out_once(
     assert events.ready_count(QUEUE) == 0
 
 
-def test_a_handed_off_row_the_broker_refuses_is_retried_from_the_table(
+def test_a_handed_off_row_the_broker_refuses_is_retried_counted_then_parked(
     start_relay: Callable[..., OutboxRelay], events: Broker, db_engine: Engine
 ) -> None:
     events.bind_fresh_queue("test.handoff.full", "FULLHANDOFF.#", arguments=FULL_QUEUE)
@@ -103,7 +104,7 @@ def test_a_handed_off_row_the_broker_refuses_is_retried_from_the_table(
                 OUTBOX.c.event_id == refused["event_id"])).one()
         return row.parked_reason is not None and row.attempts == 2
 
-    wait_until(parked, what="the refused row to be retried from the table, then parked")
+    wait_until(parked, what="the refused row to be retried, then parked")
 
 
 def test_rows_handed_off_but_not_marked_go_out_again_after_a_restart(
