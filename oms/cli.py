@@ -129,11 +129,13 @@ def gateway(log_level: str) -> None:
     configure_logging(log_level)
     settings = _settings()
     try:
-        run_gateway(settings)
+        status = run_gateway(settings)
     except GatewayAlreadyRunningError as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:
         raise click.ClickException(_explain_outage(exc, settings)) from None
+    if status:
+        raise SystemExit(status)
 
 
 def _explain_outage(exc: Exception, settings: Settings) -> str:

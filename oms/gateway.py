@@ -41,6 +41,7 @@ from oms.engine.ids import IdAllocator
 from oms.engine.risk_setup import account_limits, instruments
 from oms.engine.state import CoreState
 from oms.engine.trading_days import ClOrdIdScopes
+from oms.engine.venue_outbound import OutboundSenders
 from oms.engine.venue_throttle import OutboundThrottle
 from oms.metrics import GatewayMetrics, HealthServer
 from oms.settings import Settings
@@ -50,6 +51,7 @@ from oms.store.gateway_lock import GatewayAlreadyRunningError, GatewayLock
 from oms.store.models import FixSessionWatermark
 from oms.store.operator_channel import OperatorCommandListener
 from oms.store.purge import RetentionPurge
+from oms.supervision import ThreadSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,9 @@ class Gateway:
         venues = list(f.venues)
         self.venue_keys = {v.name: venue_session_key(v) for v in venues}
         self.sender = VenueSender(self.venue_keys)
+        self.outbound = OutboundSenders(  # each venue's sends, paced, off the commit thread
+            {v.name: v.max_messages_per_s for v in venues}, self.sender,
+            drain_s=max((v.rate_limit_hold_ms for v in venues), default=0) / 1000 + 1.0)
         defaults, per_account = account_limits(f)
         self.clients = FixClientGateway(settings)
         self.session_control = SessionControl(self.venue_keys, self.clients.keys)
@@ -117,6 +122,8 @@ class Gateway:
         self._quickfix: tuple[Any, ...] = ()
         self._threads: list[threading.Thread] = []
         self.health: HealthServer | None = None
+        self.supervisor = ThreadSupervisor()
+        """Watches the critical threads: one that dies makes the gateway stop, exit 1."""
 
     def _handlers(self, state: CoreState) -> Handlers:
         f = self.settings.file
@@ -144,6 +151,7 @@ class Gateway:
                                          time.monotonic())
                 for v in f.venues
             },
+            outbound=self.outbound,
             order_ids=IdAllocator("O", self._reserve_order_ids),
             venue_ids=IdAllocator("V", self._reserve_venue_ids),
             session_control=self.session_control,
@@ -169,11 +177,17 @@ class Gateway:
 
     def start(self) -> None:
         """Start everything; on any failure stop what was started (and release the lock)."""
+        self.supervisor.before_start()
         try:
             self._start()
         except BaseException:
             self.stop()
             raise
+        self.supervisor.after_start()
+
+    def fatal_reason(self) -> str | None:
+        """Why this gateway must stop by itself (a critical thread died), or None."""
+        return self.supervisor.death()
 
     def _start(self) -> None:
         f = self.settings.file
@@ -185,6 +199,7 @@ class Gateway:
         self.references.refresh()
         declare_topology_at(self.settings.amqp_url)
         self.relay.start()
+        self.outbound.start()
         core_thread = threading.Thread(
             target=self.core.run, args=(self.stop_event,), name="oms-core", daemon=True
         )
@@ -308,22 +323,27 @@ class Gateway:
 
     def _alive(self) -> tuple[bool, dict[str, object]]:
         age_s = (time.monotonic_ns() - self.core.heartbeat_ns) / 1e9
-        return age_s < 10, {"core_heartbeat_age_s": round(age_s, 3)}
+        death = self.fatal_reason()
+        return age_s < 10 and death is None, {"core_heartbeat_age_s": round(age_s, 3),
+                                              "fatal": death}
 
     def _ready(self) -> tuple[bool, dict[str, object]]:
         venues = {v: self.sender.is_logged_on(v) for v in self.venue_keys}
         consuming = self.intake.is_consuming
-        ok = self.core.ready.is_set() and consuming and all(venues.values())
+        death = self.fatal_reason()
+        ok = self.core.ready.is_set() and consuming and all(venues.values()) and death is None
         return ok, {"venues": venues, "amqp_consuming": consuming,
-                    "reference_prices": self.references.available}
+                    "reference_prices": self.references.available, "fatal": death}
 
     def stop(self) -> None:
         """Stop whatever was started, in reverse order; safe after a failed or partial start."""
         log.info("gateway stopping")
+        self.supervisor.release()
         self.stop_event.set()
         for step in (
             self.intake.stop, self.clients.stop_accepting, self.operators.stop,
-            self._join_threads, self.clients.stop, self._stop_venues, self.relay.stop,
+            self._join_threads, self.outbound.stop, self.clients.stop, self._stop_venues,
+            self.relay.stop,
             self._stop_health, self.cache.close, self.lock.release, self.engine.dispose,
         ):
             try:
@@ -349,8 +369,10 @@ class Gateway:
             self.health = None
 
 
-def run_gateway(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT; then finish the current batch and stop cleanly."""
+def run_gateway(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT, then finish the current batch and stop cleanly: exit
+    status 0. A gateway that must stop by itself (a critical thread died, or another copy took
+    its lock) stops the same way and returns 1, so that its supervisor starts it again."""
     gateway = Gateway(settings)
     done = threading.Event()
 
@@ -360,9 +382,17 @@ def run_gateway(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     gateway.start()
+    status = 0
     try:
         while not done.wait(0.5):
-            if gateway.fatal.is_set():
+            if gateway.fatal.is_set():  # the lock was lost: logged where it was found
+                status = 1
+                break
+            death = gateway.fatal_reason()
+            if death is not None:
+                log.critical("%s: stopping, exit status 1", death)
+                status = 1
                 break
     finally:
         gateway.stop()
+    return status

@@ -28,6 +28,11 @@ from oms.engine.core_db import CoreDatabase
 log = logging.getLogger(__name__)
 
 
+COMMIT_WAIT_LIMIT_S = 120.0
+"""Far above PostgreSQL's ``statement_timeout`` and the connection's TCP timeouts
+(``oms.store.db``): a commit that takes this long will not finish."""
+
+
 @dataclass(slots=True)
 class CommitTicket:
     """One batch handed to the commit thread, with the inputs it came from."""
@@ -39,8 +44,18 @@ class CommitTicket:
     """How long the transaction took (0 until committed)."""
     done: threading.Event = field(default_factory=threading.Event)
 
-    def wait(self) -> None:
-        self.done.wait()
+    def wait(self, limit_s: float = COMMIT_WAIT_LIMIT_S) -> None:
+        """Until the commit thread has settled this batch; a batch unsettled after
+        ``limit_s`` means the commit thread hangs (a statement and its connection both have
+        timeouts far below it): ``CommitHangsError`` ends the core, and the supervisor then
+        the process."""
+        if not self.done.wait(limit_s):
+            raise CommitHangsError(f"a batch of {len(self.items)} input(s) has not committed in "
+                              f"{limit_s:.0f} s: the commit thread hangs")
+
+
+class CommitHangsError(RuntimeError):
+    """The commit thread has not settled a batch within the limit."""
 
 
 class BatchCommitter:

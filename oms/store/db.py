@@ -16,13 +16,33 @@ from sqlalchemy import Engine, create_engine, text
 ADVISORY_LOCK_NAMESPACE = 0x0A5
 
 
-def make_engine(url: str, *, pool_size: int = 5, application_name: str = "oms") -> Engine:
+STATEMENT_TIMEOUT_S = 30
+"""No statement of ours runs longer (server side: a lock wait or a runaway query ends with an
+error the caller handles, instead of holding the core)."""
+CONNECTION_TIMEOUTS = {
+    # A connection whose peer is gone (host down, network cut: a half-open TCP connection)
+    # fails within about 30 s instead of hanging: keepalives probe an idle one, and
+    # tcp_user_timeout bounds how long sent data may stay unacknowledged.
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
+def make_engine(url: str, *, pool_size: int = 5, application_name: str = "oms",
+                statement_timeout_s: float = STATEMENT_TIMEOUT_S) -> Engine:
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"application_name": application_name, "connect_timeout": 5},
+        connect_args={
+            "application_name": application_name, **CONNECTION_TIMEOUTS,
+            "options": f"-c statement_timeout={int(statement_timeout_s * 1000)}",
+        },
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Table, insert, text, update
 from sqlalchemy.engine import make_url
 
 from oms.engine.inputs import OperatorCommandReceived
+from oms.store.db import CONNECTION_TIMEOUTS
 from oms.store.models import OperatorAudit, OperatorCommand
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def libpq_conninfo(sqlalchemy_url: str) -> str:
         "host": url.host, "port": url.port, "user": url.username, "password": url.password,
         "dbname": url.database,
     }
+    parts.update(CONNECTION_TIMEOUTS)  # LISTEN idles for long: keepalives find a dead peer
     return psycopg.conninfo.make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
 
 
