@@ -293,6 +293,10 @@ class Gateway:
                 self.metrics.session_state.labels(session=f"client:{client}").set(1 if up else 0)
                 state = self.session_control.state(f"client:{client}", up)
                 status[f"client:{client}"] = f"{state} {sender} {target}"
+            self.metrics.outbox_retrying.set(self.relay.retrying)
+            self.metrics.outbox_parked.set(self.relay.parked_count)
+            status["outbox_retrying"] = str(self.relay.retrying)
+            status["outbox_parked"] = str(self.relay.parked_count)
             lag = self._outbox_lag()
             if lag is not None:
                 self.metrics.outbox_lag.set(lag)

@@ -44,6 +44,16 @@ class GatewayMetrics:
         self.outbox_lag = Gauge(
             "oms_outbox_lag_events", "Outbox events committed but not yet published", registry=r
         )
+        self.outbox_retrying = Gauge(
+            "oms_outbox_retrying_events",
+            "Events the broker refused, waiting for their next attempt (each holds back its"
+            " order's later events)", registry=r,
+        )
+        self.outbox_parked = Gauge(
+            "oms_outbox_parked_events",
+            "Events parked by this gateway after repeated refusals (a hole in their order's seq)",
+            registry=r,
+        )
         self.session_state = Gauge(
             "oms_fix_session_logged_on", "1 when the FIX session is logged on",
             ["session"], registry=r,
