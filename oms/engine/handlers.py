@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -534,7 +533,7 @@ class Handlers:
             order.order_id, request_cl_ord_id, kind
         )
         # its answer is awaited from the send on (``begin`` arms it), not while it is queued
-        venue_silence.watch_request(self, order, venue_id, request_cl_ord_id, kind, math.inf)
+        venue_silence.watch_request(self, order, venue_id, request_cl_ord_id, kind)
         received_ns = self._received_ns if kind == "new" else 0
 
         def done(taken: bool) -> None:  # on the venue's sender thread

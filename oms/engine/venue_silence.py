@@ -31,6 +31,7 @@ from oms.domain.orders import Order
 from oms.domain.values import OrdStatus
 from oms.engine.batch import Batch
 from oms.engine.request_watch import IN_DOUBT, SENT, STATUS_REQUESTED, WatchedRequest
+from oms.engine.venue_outbound import OutboundMessage
 
 if TYPE_CHECKING:
     from oms.engine.handlers import Handlers
@@ -50,9 +51,10 @@ def _seconds(value: float) -> str:
 
 
 def watch_request(handlers: Handlers, order: Order, venue_cl_ord_id: str,
-                  request_cl_ord_id: str, kind: str, hold_s: float) -> None:
-    """Watch a request the core is about to send (after ``hold_s`` of rate-limit hold)."""
-    due = handlers.ctx.monotonic() + hold_s + timeout_of(handlers, order.venue)
+                  request_cl_ord_id: str, kind: str) -> None:
+    """Watch a request the core is about to send; its clock starts only once the venue's
+    sender has sent it (``Handlers.begin`` arms it then), not while it waits in the queue."""
+    due = math.inf
     handlers.state.watch.watch(WatchedRequest(
         order.venue, venue_cl_ord_id, order.order_id, request_cl_ord_id, kind, SENT, due))
 
@@ -213,19 +215,28 @@ def _ask_status(handlers: Handlers, batch: Batch, order: Order, request: Watched
 
 def _send_status_request(handlers: Handlers, batch: Batch, order: Order, venue: str,
                          known_as: str | None) -> None:
-    """An OrderStatusRequest for ``order`` under ``known_as``, after the batch commits."""
+    """An OrderStatusRequest for ``order`` under ``known_as``, after the batch commits, through
+    the venue's sender: paced with the venue's other messages, and never ahead of a request of
+    the same order still queued (it would ask about what the venue has not been sent yet)."""
     if known_as is None:
         log.warning("order %s: no venue ClOrdID to ask its status by", order.order_id)
         return
     body = fixmsg.order_status_request(venue_cl_ord_id=known_as, symbol=order.symbol,
                                        side=order.side)
 
-    def send() -> None:
-        if not handlers.ctx.venue.send(venue, fixmsg.ORDER_STATUS_REQUEST, body):
+    def done(taken: bool) -> None:
+        if not taken:
             log.warning("venue %s: OrderStatusRequest for %s not sent (session down)", venue,
                         known_as)
 
-    batch.after_commit.append(send)
+    message = OutboundMessage(venue, order.order_id, "status", fixmsg.ORDER_STATUS_REQUEST,
+                              body, done)
+    outbound = handlers.ctx.outbound
+    if outbound is not None:
+        batch.after_commit.append(lambda: outbound.submit(message))
+    else:
+        batch.after_commit.append(
+            lambda: done(handlers.ctx.venue.send(venue, fixmsg.ORDER_STATUS_REQUEST, body)))
 
 
 def _count(handlers: Handlers, venue: str, stage: str) -> None:
