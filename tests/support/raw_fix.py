@@ -122,8 +122,12 @@ class RawFixClient:
         return self.wait_admin(lambda m: m[35] in ("A", "5"), timeout)
 
     def logout(self, timeout: float = 10.0) -> None:
+        """Log out as a FIX engine does: send Logout, wait for the answer, and for the gateway
+        to close the connection (a Logon sent before it has would find the session still
+        logged on, and quickfix drops such a second connection without an answer)."""
         self._send("5", [])
         self.wait_admin(lambda m: m[35] == "5", timeout)
+        self.closed.wait(timeout)
         self.drop()
 
     def drop(self) -> None:
