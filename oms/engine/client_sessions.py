@@ -45,7 +45,6 @@ from oms.engine.inputs import (
     ClientSessionChanged,
     ClientStatusRequest,
 )
-from oms.store import order_repository as orders_repo
 
 if TYPE_CHECKING:
     from oms.engine.handlers import Handlers
@@ -328,11 +327,7 @@ def _find_order(handlers: Handlers, origin: str, cl_ord_id: str,
                 order_id: str | None) -> Order | None:
     """The order a client's ClOrdID (any along its cancel/replace chain) names, or its
     OrderID; only the session's own orders."""
-    found = handlers.state.by_request.get((origin, cl_ord_id))
-    if found is None:
-        with handlers.ctx.engine.connect() as conn:
-            known = orders_repo.find_client_request(conn, origin, cl_ord_id)
-        found = known["order_id"] if known else None
+    found = handlers.request_order_id(origin, cl_ord_id)
     order = handlers.order_by_id(found) if found else None
     if order is None and order_id:
         order = handlers.order_by_id(order_id)

@@ -201,6 +201,7 @@ class Core:
             return  # the batch in flight failed: this one, built on it, was discarded with it
         if batch.is_empty():
             self._effects(batch)  # nothing to write: no transaction to wait for
+            self._forget_closed(batch, None)  # orders only read back by it leave memory
             return
         ticket = CommitTicket(batch, items)
         self._in_flight = ticket
@@ -226,16 +227,18 @@ class Core:
         return True
 
     def _forget_closed(self, batch: Batch, following: Batch | None) -> None:
-        """Drop the batch's orders that closed from memory, except those the following batch
-        (not committed yet) changes again: the database does not have their latest state."""
+        """Drop the batch's orders that closed from memory (and those read back meanwhile),
+        except those the following batch (not committed yet) changes or names in a request:
+        the database does not have their latest state or entries yet."""
         handlers = self._handlers
         if handlers is None:
             return
-        ids = [*batch.new_orders, *batch.changed_orders]
+        keep: set[str] = set()
         if following is not None:
-            ids = [i for i in ids
-                   if i not in following.new_orders and i not in following.changed_orders]
-        handlers.state.forget_closed(ids)
+            keep.update(following.new_orders, following.changed_orders)
+            keep.update(r["order_id"] for r in following.client_requests if r["order_id"])
+            keep.update(r["order_id"] for r in following.venue_requests)
+        handlers.state.forget_closed([*batch.new_orders, *batch.changed_orders], keep)
 
     def _effects(self, batch: Batch) -> None:
         """After the batch's commit (on the commit thread): FIX sends and the other effects in

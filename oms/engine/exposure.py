@@ -43,6 +43,10 @@ class OpenExposure:
             key = (order.account, order.symbol, buy)
             self._leaves[key] = self._leaves.get(key, ZERO) + leaves
 
+    def __len__(self) -> int:
+        """Open orders counted (the sums are per account and symbol: bounded by those)."""
+        return len(self._contribution)
+
     def open_orders(self, account: str) -> int:
         return self._open.get(account, 0)
 

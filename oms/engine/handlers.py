@@ -82,7 +82,6 @@ from oms.metrics import GatewayMetrics
 from oms.settings import TradingHours
 from oms.store import order_repository as orders_repo
 from oms.store.models import RiskLimit as RiskLimitRow
-from oms.store.models import VenueRequest
 
 log = logging.getLogger(__name__)
 
@@ -369,25 +368,32 @@ class Handlers:
             open_buy_leaves=buy, open_sell_leaves=sell,
         )
 
-    def _find(self, origin: str, cl_ord_id: str) -> Order | None:
+    def request_order_id(self, origin: str, cl_ord_id: str) -> str | None:
+        """The order a client's ClOrdID names (the newest request with it that named one):
+        memory for the open orders, else one probe of ``client_requests``. The same answer
+        before the order closed, after it was dropped from memory and after a restart."""
         order_id = self.state.by_request.get((origin, cl_ord_id))
         if order_id is None:
-            return None
-        return self._order(order_id)
+            with self.ctx.engine.connect() as conn:
+                order_id = orders_repo.order_of_request(conn, origin, cl_ord_id)
+        return order_id
+
+    def _find(self, origin: str, cl_ord_id: str) -> Order | None:
+        order_id = self.request_order_id(origin, cl_ord_id)
+        return None if order_id is None else self._order(order_id)
 
     def _order(self, order_id: str) -> Order | None:
+        """The order (memory: every open order; else read back from the database, held until
+        the next commit as a load would hold it)."""
         order = self.state.orders.get(order_id)
         if order is None:
             with self.ctx.engine.connect() as conn:
-                row = orders_repo.get_order(conn, order_id)
+                row = orders_repo.read_back_order(conn, order_id)
             if row is None:
                 return None
             order = order_from_row(row)
-            request = (order.origin, order.cl_ord_id)
-            newer = self.state.by_request.get(request)  # a ClOrdID used again on a later day
-            self.state.adopt(order, row["version"])
-            if newer is not None:
-                self.state.by_request[request] = newer
+            self.state.read_back(order, row["version"], row["created_at"],
+                                 row["live_venue_cl_ord_id"])
         return order
 
     def _original(self, batch: Batch, request: CancelRequest | ReplaceRequest) -> Order | None:
@@ -398,6 +404,7 @@ class Handlers:
                             f"unknown orig_cl_ord_id {request.orig_cl_ord_id!r}")
             return None
         batch.client_requests[-1]["order_id"] = order.order_id
+        self.state.by_request[(request.origin, request.cl_ord_id)] = order.order_id  # as the row
         return order
 
     def _cancel(self, batch: Batch, request: CancelRequest) -> None:
@@ -634,7 +641,7 @@ class Handlers:
             return
         orig_ref = None
         if report.orig_cl_ord_id:
-            orig_ref = self.state.venue_requests.get((message.venue, report.orig_cl_ord_id))
+            orig_ref = self.venue_request(message.venue, report.orig_cl_ord_id)
         mapped = dataclasses.replace(
             report, cl_ord_id=ref.request_cl_ord_id,
             orig_cl_ord_id=orig_ref.request_cl_ord_id if orig_ref else None,
@@ -702,16 +709,11 @@ class Handlers:
                 self._breaker_tripped(batch, order.account, change.text, change.mass_cancel)
 
     def _lookup_venue_request(self, venue: str, venue_id: str) -> VenueRequestRef | None:
-        table = VenueRequest.__table__
+        """Not kept in memory: memory holds the requests of the open orders only."""
         with self.ctx.engine.connect() as conn:
-            row = conn.execute(
-                select(table).where(table.c.venue == venue, table.c.venue_cl_ord_id == venue_id)
-            ).mappings().first()
-        if row is None:
-            return None
-        ref = VenueRequestRef(row["order_id"], row["request_cl_ord_id"], row["kind"])
-        self.state.venue_requests[(venue, venue_id)] = ref
-        return ref
+            row = orders_repo.find_venue_request(conn, venue, venue_id)
+        return None if row is None else VenueRequestRef(
+            row["order_id"], row["request_cl_ord_id"], row["kind"])
 
     def _unmatched(self, batch: Batch, message: VenueMessage, reason: str) -> None:
         log.warning("venue %s: unmatched report (%s)", message.venue, reason)

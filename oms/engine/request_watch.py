@@ -8,7 +8,8 @@ operator (no deadline any more; a later answer still settles it). The stages are
 
 Memory and time are proportional to the requests in flight: a dict by (venue, venue ClOrdID),
 an index by order, and a heap of deadlines whose stale entries (answered or re-armed requests)
-are dropped as they come up, or all at once when they outnumber the live ones.
+are dropped as they come up, or all at once when they outnumber the live ones (or nothing is
+watched any more).
 Core thread only.
 """
 
@@ -104,7 +105,14 @@ class RequestWatch:
                 del self._by_order[request.order_id]
         if request.stage == IN_DOUBT:
             self._undoubt(request.order_id)
+        if not self._requests:
+            self._deadlines.clear()  # every entry left is stale
         return request
+
+    def sizes(self) -> dict[str, int]:
+        """Entries of each structure: proportional to the requests in flight."""
+        return {"requests": len(self._requests), "orders": len(self._by_order),
+                "deadlines": len(self._deadlines), "doubtful": len(self._doubtful)}
 
     def of_order(self, order_id: str) -> tuple[WatchedRequest, ...]:
         of_order = self._by_order.get(order_id)

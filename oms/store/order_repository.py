@@ -12,14 +12,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from oms.store.models import ORDER_ID_SEQ, VENUE_CL_ORD_ID_SEQ, ClientRequest, Order, OrderEvent
+from oms.store.models import (
+    ORDER_ID_SEQ,
+    VENUE_CL_ORD_ID_SEQ,
+    ClientRequest,
+    Order,
+    OrderEvent,
+    VenueRequest,
+)
 
 ORDERS = cast(Table, Order.__table__)
 CLIENT_REQUESTS = cast(Table, ClientRequest.__table__)
 ORDER_EVENTS = cast(Table, OrderEvent.__table__)
+VENUE_REQUESTS = cast(Table, VenueRequest.__table__)
 
 TERMINAL = ("filled", "canceled", "rejected", "expired")
 
@@ -128,6 +136,97 @@ def find_client_request(conn: Connection, origin: str, cl_ord_id: str) -> dict[s
     )
     row = conn.execute(stmt).mappings().first()
     return dict(row) if row else None
+
+
+def order_of_request(conn: Connection, origin: str, cl_ord_id: str) -> str | None:
+    """The order a client's ClOrdID names: that of the newest request of ``origin`` with
+    ``cl_ord_id`` that named an order (a new order, or a cancel or replace of one). One probe
+    of the primary key (origin, cl_ord_id, trading_day), read backwards."""
+    table = CLIENT_REQUESTS
+    stmt = (
+        select(table.c.order_id)
+        .where(table.c.origin == origin, table.c.cl_ord_id == cl_ord_id,
+               table.c.order_id.is_not(None))
+        .order_by(table.c.trading_day.desc()).limit(1)
+    )
+    return conn.execute(stmt).scalar()
+
+
+_ORDERS_OF_REQUESTS = text(
+    "SELECT DISTINCT ON (c.origin, c.cl_ord_id) c.origin, c.cl_ord_id, c.order_id"
+    " FROM unnest(CAST(:origins AS text[]), CAST(:cl_ord_ids AS text[])) AS k(origin, cl_ord_id)"
+    " JOIN client_requests AS c ON c.origin = k.origin AND c.cl_ord_id = k.cl_ord_id"
+    " WHERE c.order_id IS NOT NULL"
+    " ORDER BY c.origin, c.cl_ord_id, c.trading_day DESC"
+)
+
+
+def orders_of_requests(
+    conn: Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """``order_of_request`` for many (origin, cl_ord_id) at once (the core's load): one
+    statement, one primary-key probe per key; keys that name no order are left out."""
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return {}
+    params = {"origins": [k[0] for k in unique], "cl_ord_ids": [k[1] for k in unique]}
+    return {(r.origin, r.cl_ord_id): r.order_id
+            for r in conn.execute(_ORDERS_OF_REQUESTS, params)}
+
+
+def _live_venue_cl_ord_id() -> Any:
+    """The venue ClOrdID the venue knows an order by now: that of the new or replace request
+    that made its current terms (named by the order's current ClOrdID), else the new order's
+    (the rule of ``oms.engine.state`` at load, as one correlated subquery)."""
+    vr = VENUE_REQUESTS
+    current = vr.c.request_cl_ord_id == ORDERS.c.cl_ord_id
+    return (
+        select(vr.c.venue_cl_ord_id)
+        .where(vr.c.order_id == ORDERS.c.order_id, vr.c.kind.in_(("new", "replace")),
+               (vr.c.kind == "new") | current)
+        .order_by(current.desc(), vr.c.created_at.desc(), vr.c.venue_cl_ord_id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("live_venue_cl_ord_id")
+    )
+
+
+def read_back_order(conn: Connection, order_id: str) -> dict[str, Any] | None:
+    """An order the core no longer holds in memory (closed, or never loaded), with the venue
+    ClOrdID the venue knows it by (``live_venue_cl_ord_id``, None if none was sent): one
+    statement, by primary key and ``ix_venue_requests_order_id``."""
+    stmt = select(ORDERS, _live_venue_cl_ord_id()).where(ORDERS.c.order_id == order_id)
+    row = conn.execute(stmt).mappings().first()
+    return dict(row) if row else None
+
+
+def find_venue_request(conn: Connection, venue: str, venue_cl_ord_id: str) -> dict[str, Any] | None:
+    """The request sent to ``venue`` under ``venue_cl_ord_id`` (its primary key)."""
+    vr = VENUE_REQUESTS
+    stmt = select(vr).where(vr.c.venue == venue, vr.c.venue_cl_ord_id == venue_cl_ord_id)
+    row = conn.execute(stmt).mappings().first()
+    return dict(row) if row else None
+
+
+_REQUEST_TEXTS = text(
+    "SELECT e.order_id, e.body->>'cl_ord_id' AS cl_ord_id, e.body->>'text' AS text"
+    " FROM order_events AS e WHERE e.order_id = ANY(CAST(:order_ids AS text[]))"
+    " AND e.exec_type = 'pending_cancel' AND e.body->>'text' IS NOT NULL"
+)
+
+
+def cancel_request_texts(
+    conn: Connection, pending: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """Why the OMS itself asked each of the ``pending`` cancels (order_id, request ClOrdID):
+    the text of its pending_cancel event (an operator's, a kill switch's...). Cancels of a
+    client carry no text and are left out."""
+    wanted = set(pending)
+    if not wanted:
+        return {}
+    rows = conn.execute(_REQUEST_TEXTS, {"order_ids": sorted({o for o, _ in wanted})})
+    return {(r.order_id, r.cl_ord_id): r.text for r in rows
+            if (r.order_id, r.cl_ord_id) in wanted}
 
 
 def append_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -63,6 +63,7 @@ def test_state_forgets_closed_orders_and_their_exposure() -> None:
     state.forget_closed(["O1", "O2", "O3"])
     assert set(state.orders) == {"O1"}
     assert "O2" not in state.row_versions
-    assert state.by_request[("amqp:DEMO1", "c2")] == "O2"  # found again through the database
+    assert ("amqp:DEMO1", "c2") not in state.by_request  # found again through the database
+    assert state.by_request[("amqp:DEMO1", "c1")] == "O1"
     assert state.exposure.open_orders("DEMO1") == 1
     assert state.exposure.open_leaves("DEMO1", "AAPL") == (Decimal(100), Decimal(0))

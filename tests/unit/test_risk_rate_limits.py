@@ -164,3 +164,16 @@ def test_a_window_keeps_only_the_events_its_limit_can_count() -> None:
 def _all(w: RateWindows) -> list[SlidingWindow]:
     return [x for x in (w.account_orders, w.account_messages, w.session_orders,
                         w.session_messages) if x is not None]
+
+
+def test_a_window_only_recorded_into_forgets_times_older_than_an_hour() -> None:
+    """An account that only cancels records without ever counting: it must stay bounded."""
+    from datetime import UTC, datetime, timedelta
+
+    from oms.domain.risk.rate_window import KEPT_FOR, SlidingWindow
+
+    window = SlidingWindow()
+    start = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    for second in range(3 * 3600):
+        window.record(start + timedelta(seconds=second))
+    assert len(window) == int(KEPT_FOR.total_seconds())

@@ -18,6 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from oms.domain.risk.rate_window import KEPT_FOR
 from oms.domain.risk.text import num, seconds, seconds_to_timedelta, timedelta_to_seconds
 
 _ONE = Decimal(1)
@@ -36,6 +37,8 @@ class RateLimit:
             raise ValueError(f"rate limit count must not be negative, got {self.count}")
         if self.per <= _ZERO_SPAN:
             raise ValueError(f"rate limit window must be positive, got {self.per}")
+        if self.per > KEPT_FOR:
+            raise ValueError(f"rate limit window must be at most {KEPT_FOR}, got {self.per}")
 
     def describe(self) -> str:
         return f"{self.count} per {seconds(self.per)}"

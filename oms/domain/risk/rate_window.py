@@ -14,6 +14,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+KEPT_FOR = timedelta(hours=1)
+"""Longer than any rate window the limits can name (they are per second)."""
+
 
 class SlidingWindow:
     """Times of recorded events, oldest first. ``count`` counts those in ``(now - per, now]``."""
@@ -32,7 +35,13 @@ class SlidingWindow:
         return len(times)
 
     def record(self, now: datetime) -> None:
-        self._times.append(now)
+        """Record an event at ``now``; times older than ``KEPT_FOR`` are dropped, so a window
+        that is recorded but never counted (an account that only cancels) stays bounded."""
+        times = self._times
+        cutoff = now - KEPT_FOR
+        while times and times[0] <= cutoff:
+            times.popleft()
+        times.append(now)
 
     def __len__(self) -> int:
         return len(self._times)
