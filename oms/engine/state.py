@@ -187,10 +187,24 @@ class CoreState:
         return [o for o in self.orders.values() if o.account == account and o.is_open]
 
 
+class UnreadableOrderError(RuntimeError):
+    """An open order's row the core cannot rebuild: the gateway does not start without it (an
+    order left out would be live at the venue and unknown to risk)."""
+
+
+def _order_of(row: dict[str, Any]) -> Order:
+    try:
+        return order_from_row(row)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnreadableOrderError(
+            f"open order {row['order_id']}: its snapshot (orders.state) cannot be read: {exc}"
+        ) from exc
+
+
 def load_state(conn: Connection) -> CoreState:
     state = CoreState()
     for row in orders_repo.load_open_orders(conn):
-        state._hold(order_from_row(row), row["version"])
+        state._hold(_order_of(row), row["version"])
         state.created[row["order_id"]] = row["created_at"]
     open_ids = set(state.orders)
     client_keys = [(o.origin, o.cl_ord_id) for o in state.orders.values()]

@@ -6,6 +6,7 @@ nothing behind and the next batch commits, and a stale order version is refused.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,10 +19,24 @@ from oms.engine.batch import Batch
 from oms.engine.core_db import CoreDatabase
 from oms.store import order_repository as repo
 from oms.store.order_repository import ConcurrentUpdateError
+from tests.support.isolation import engine_of, migrated
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def database_url(run_id: str) -> Iterator[str]:
+    """A database of this module's own: its rows are written past the domain (open orders
+    with no snapshot), which no core sharing the run's database could load."""
+    for database in migrated(run_id, "_core_db"):
+        yield database.url
+
+
+@pytest.fixture(scope="module")
+def db_engine(database_url: str) -> Iterator[Engine]:
+    yield from engine_of(database_url, "oms-tests-core-db")
 
 
 def _order(order_id: str, **overrides: Any) -> dict[str, Any]:
@@ -211,3 +226,16 @@ def test_the_pooled_commit_refuses_a_stale_version_too(db_engine: Engine) -> Non
     commit(db_engine, fresh)
     assert _count(db_engine, "SELECT version FROM orders WHERE order_id = :o",
                   o=row["order_id"]) == 2
+
+
+def test_an_open_order_whose_snapshot_cannot_be_read_stops_the_load_naming_the_order(
+    db_engine: Engine,
+) -> None:
+    """An order left out of the core would be live at the venue and unknown to risk: the core
+    does not start without it, and says which order it could not read."""
+    from oms.engine.state import UnreadableOrderError, load_state
+
+    order_id = f"U{uuid.uuid4().hex[:8]}"
+    _existing_order(db_engine, order_id)  # written past the domain: its snapshot is empty
+    with db_engine.connect() as conn, pytest.raises(UnreadableOrderError, match="open order"):
+        load_state(conn)
