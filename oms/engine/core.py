@@ -266,6 +266,8 @@ class Core:
         for item in items:
             if isinstance(item, IntakeDelivery):
                 item.requeue()
+            elif isinstance(item, OperatorCommandReceived):
+                item.give_back()  # taken up again once the database is back
             elif isinstance(item, VenueMessage):
                 venues.add(item.venue)
         handlers = self._handlers

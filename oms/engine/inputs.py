@@ -4,6 +4,7 @@ channel, timers) only build one of these and put it on the inbox."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,13 +159,23 @@ class ClientSequenceReset:
     recorded: threading.Event
 
 
+def _nothing_to_give_back() -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class OperatorCommandReceived:
+    """An operator command (a row of ``operator_commands`` not processed yet). The core marks it
+    processed in the transaction that applies it; when that transaction fails, it calls
+    ``give_back`` and the channel delivers the command again (applied once: by command id)."""
+
     command_id: int
     kind: str
     payload: dict[str, Any]
     issued_by: str
     reason: str
+    give_back: Callable[[], None] = field(default=_nothing_to_give_back, compare=False,
+                                          repr=False)
 
 
 @dataclass(frozen=True, slots=True)

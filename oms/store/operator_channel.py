@@ -76,7 +76,11 @@ class OperatorCommandListener:
         self._conninfo = libpq_conninfo(database_url)
         self._sink = sink
         self._stop = threading.Event()
-        self._last_id = 0
+        self._handed: set[int] = set()
+        """Commands handed to the core and not yet processed: not handed again, unless the
+        core gives one back (its batch did not commit)."""
+        self._handed_lock = threading.Lock()
+        self._given_back = threading.Event()
         self._thread = threading.Thread(target=self._run, name="operator-commands", daemon=True)
 
     def start(self) -> None:
@@ -94,26 +98,41 @@ class OperatorCommandListener:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._drain(conn)
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                        # a command given back is looked at within this timeout
+                        timeout = 0.05 if self._given_back.is_set() else 1.0
+                        for _ in conn.notifies(timeout=timeout, stop_after=1):
                             pass
                         self._drain(conn)
             except psycopg.OperationalError as exc:
                 log.warning("operator channel: database unavailable (%s); retrying", exc)
                 self._stop.wait(2.0)
 
+    def give_back(self, command_id: int) -> None:
+        """The core's batch with this command did not commit: deliver it again (any thread)."""
+        with self._handed_lock:
+            self._handed.discard(command_id)
+        self._given_back.set()
+
     def _drain(self, conn: psycopg.Connection[Any]) -> None:
+        self._given_back.clear()
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 "SELECT id, kind, payload, issued_by, reason FROM operator_commands "
-                "WHERE processed_at IS NULL AND id > %s ORDER BY id",
-                (self._last_id,),
+                "WHERE processed_at IS NULL ORDER BY id"
             )
-            for row in cur.fetchall():
-                self._last_id = int(row["id"])
-                self._sink(
-                    OperatorCommandReceived(
-                        command_id=int(row["id"]), kind=str(row["kind"]),
-                        payload=dict(row["payload"]), issued_by=str(row["issued_by"]),
-                        reason=str(row["reason"]),
-                    )
+            rows = cur.fetchall()
+        with self._handed_lock:
+            # a handed command no longer unprocessed has been applied: forget it
+            self._handed &= {int(row["id"]) for row in rows}
+            fresh = [row for row in rows if int(row["id"]) not in self._handed]
+            self._handed.update(int(row["id"]) for row in fresh)
+        for row in fresh:
+            command_id = int(row["id"])
+            self._sink(
+                OperatorCommandReceived(
+                    command_id=command_id, kind=str(row["kind"]),
+                    payload=dict(row["payload"]), issued_by=str(row["issued_by"]),
+                    reason=str(row["reason"]),
+                    give_back=lambda command_id=command_id: self.give_back(command_id),
                 )
+            )
