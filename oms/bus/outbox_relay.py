@@ -37,7 +37,9 @@ happens on that thread. From other threads call only ``start()``, ``handoff()``,
   (consumers drop duplicates by it: after a crash or reconnection, a row published but not yet
   marked is published again).
 - Not ``mandatory``: an event that no consumer's queue is bound for is not a failure.
-- On a lost connection it reconnects with exponential backoff and declares ``oms.events``.
+- On a lost connection it reconnects with backoff (``oms.retry``: from ``reconnect_min_s``,
+  doubling up to ``reconnect_max_s``, jittered, reset by each connection) and declares
+  ``oms.events``.
 """
 
 from __future__ import annotations
@@ -60,12 +62,18 @@ from oms.bus.exchange_probe import probe_exchange
 from oms.bus.outbox_rows import OutboxRow, OutboxRows, ParkedRow, PendingMarks
 from oms.bus.publish_queue import PublishQueue
 from oms.bus.topology import EVENTS_EXCHANGE, TOPIC
+from oms.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
 PERSISTENT = 2
 NACKED = "the broker refused the message (basic.nack)"
+
+
+class ConnectionLostError(Exception):
+    """The relay's connection ended (or never opened) while it was not stopping; the argument
+    is pika's reason. The relay reconnects after the backoff."""
 
 
 class OutboxRelay:
@@ -92,9 +100,11 @@ class OutboxRelay:
         self._mark_batch = mark_batch
         self._poll_interval_s = poll_interval_s
         self._max_attempts = max_attempts
-        self._reconnect_min_s = reconnect_min_s
-        self._reconnect_max_s = reconnect_max_s
         self._stopping = threading.Event()
+        self._retrier = RetryPolicy(
+            initial_delay_s=reconnect_min_s, max_delay_s=reconnect_max_s
+        ).retrier("outbox relay: publishing to RabbitMQ", self._stopping, logger=log)
+        self._lost_because: BaseException | None = None
         self._ready = threading.Event()
         self._wake_requested = threading.Event()
         self._thread: threading.Thread | None = None
@@ -200,30 +210,35 @@ class OutboxRelay:
     # --- the relay's thread: connection lifecycle ---------------------------------------------
 
     def _run(self) -> None:
-        backoff = self._reconnect_min_s
-        while not self._stopping.is_set():
-            connections_before = self.connections_made
-            try:
-                self._connection = pika.SelectConnection(
-                    self._parameters,
-                    on_open_callback=self._on_connection_open,
-                    on_open_error_callback=self._on_connection_open_error,
-                    on_close_callback=self._on_connection_closed,
-                )
-                self._connection.ioloop.start()
-            except Exception:
-                log.exception("outbox relay: unexpected error; reconnecting")
-            finally:
-                self._ready.clear()
-                self._connection = None
-                self._reset_channel_state()
-                self._flush()
-            if self.connections_made != connections_before:
-                backoff = self._reconnect_min_s
-            if self._stopping.wait(backoff):
-                break
-            backoff = min(backoff * 2, self._reconnect_max_s)
+        """Publish until stopped, reconnecting with backoff (reset by each connection)."""
+        self._retrier.call(
+            self._publish_until_stopped, retry_on=(Exception,), expected=(ConnectionLostError,)
+        )
         self._rows.close()
+
+    def _publish_until_stopped(self) -> None:
+        """One connection's life; raises ``ConnectionLostError`` if it ends before ``stop``."""
+        self._lost_because = None
+        try:
+            self._connection = pika.SelectConnection(
+                self._parameters,
+                on_open_callback=self._on_connection_open,
+                on_open_error_callback=self._on_connection_open_error,
+                on_close_callback=self._on_connection_closed,
+            )
+            self._connection.ioloop.start()
+        finally:
+            self._ready.clear()
+            self._connection = None
+            self._reset_channel_state()
+            self._flush()
+        if not self._stopping.is_set():
+            raise ConnectionLostError(self._lost_because)
+
+    def _lost(self, reason: BaseException) -> None:
+        """Remember why the connection ends (the first reason: a closed channel closes it)."""
+        if self._lost_because is None:
+            self._lost_because = reason
 
     def _on_connection_open(self, connection: Any) -> None:
         if self._stopping.is_set():
@@ -232,12 +247,11 @@ class OutboxRelay:
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_open_error(self, connection: Any, error: BaseException) -> None:
-        log.warning("outbox relay: cannot connect (%r); retrying", error)
+        self._lost(error)
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection: Any, reason: BaseException) -> None:
-        if not self._stopping.is_set():
-            log.warning("outbox relay: connection closed (%r); reconnecting", reason)
+        self._lost(reason)
         self._ready.clear()
         connection.ioloop.stop()
 
@@ -254,6 +268,7 @@ class OutboxRelay:
 
     def _on_confirm_mode(self, _frame: Any) -> None:
         self.connections_made += 1
+        self._retrier.succeeded()
         self._wake_requested.clear()
         self._ready.set()
         log.info("outbox relay: publishing with confirms (window %d)", self._window)
@@ -266,8 +281,7 @@ class OutboxRelay:
         are published again)."""
         if channel is not self._channel:
             return
-        if not self._stopping.is_set():
-            log.warning("outbox relay: channel closed (%r); reconnecting", reason)
+        self._lost(reason)
         self._close_connection()
 
     def _close_connection(self) -> None:
