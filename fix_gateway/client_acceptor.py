@@ -27,6 +27,7 @@ from fix_gateway.session_settings import (
 )
 from fix_gateway.translate_codes import FixVersion
 from oms.engine.client_sessions import ClientProfile, ClientSessions
+from oms.engine.ports import ClientReportFormat
 from oms.settings import FixClientSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,15 @@ def client_profile(client: FixClientSettings) -> ClientProfile:
 
 
 class FixClientGateway:
-    def __init__(self, settings: Settings) -> None:
+    """``reports``: how the core words what each client is sent (``FixClientReports``)."""
+
+    def __init__(self, settings: Settings, reports: ClientReportFormat) -> None:
         self._settings = settings
         self._clients = list(settings.file.fix_clients)
         self.keys = {c.session_name: client_session_key(c) for c in self._clients}
         self.sender = ClientSender(self.keys)
-        self.sessions = ClientSessions([client_profile(c) for c in self._clients], self.sender)
+        self.sessions = ClientSessions([client_profile(c) for c in self._clients], self.sender,
+                                       reports)
         self._accounts = {
             c.session_name: frozenset(c.accounts)
             for c in self._clients if c.kind == "order_entry"

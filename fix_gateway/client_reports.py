@@ -172,3 +172,20 @@ def _time(value: object) -> datetime:
     if text.endswith("Z") and "T" in text:
         return datetime.fromisoformat(text[:-1] + "+00:00")
     return parse_timestamp(60, text)
+
+
+class FixClientReports:
+    """The core's ``ClientReportFormat`` port (``oms.engine.ports``): the messages above, in
+    the session's FIX version given as its BeginString."""
+
+    def event_message(
+        self, body: Body, version: str, *, side: str | None = None, symbol: str | None = None,
+    ) -> tuple[str, dict[int, str]]:
+        return client_message(body, FixVersion(version), side=side, symbol=symbol)
+
+    def status_report(
+        self, order: Order | None, cl_ord_id: str, version: str, *, exec_id: str, now: datetime,
+        side: str | None = None, symbol: str | None = None, status_req_id: str | None = None,
+    ) -> dict[int, str]:
+        return status_report(order, cl_ord_id, FixVersion(version), exec_id=exec_id, now=now,
+                             side=side, symbol=symbol, status_req_id=status_req_id)

@@ -1,5 +1,5 @@
 """Sequence operations on one running quickfix session, for operators (the core's
-``SessionPort``; the composition root, ``oms.gateway``, builds it).
+``SessionPort``, ``oms.engine.ports``; the composition root, ``oms.gateway``, builds it).
 
 Sessions are ``venue:<name>`` (we initiate) and ``client:<name>`` (we accept). What each
 operation does in quickfix 1.16 (``Session.h``, ``Session.cpp``):

@@ -17,6 +17,16 @@ from fix_gateway.session_replies import group_order_reject
 from fix_gateway.session_settings import SessionKey
 from fix_gateway.translate import cancel_reject_from_fix, execution_report_from_fix
 from fix_gateway.translate_codes import FixVersion
+from fix_gateway.venue_orders import (
+    NEW_ORDER_SINGLE,
+    ORDER_CANCEL_REPLACE_REQUEST,
+    ORDER_CANCEL_REQUEST,
+    ORDER_STATUS_REQUEST,
+    new_order_single,
+    order_cancel_replace_request,
+    order_cancel_request,
+    order_status_request,
+)
 from fix_gateway.venue_rejects import SentMessages, reject_notice_from_fix
 from fix_gateway.wire import SOH, build_message, parse_raw
 from oms.domain.order_inputs import VenueCancelReject, VenueExecutionReport
@@ -27,6 +37,7 @@ from oms.engine.inputs import (
     VenueSessionChanged,
     VenueSessionReject,
 )
+from oms.engine.ports import VenueCancel, VenueNewOrder, VenueReplace, VenueStatusQuery
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +234,8 @@ class VenueApplication(fix.Application):  # type: ignore[misc]
 
 
 class VenueSender:
-    """Sends application messages on venue sessions, by venue name."""
+    """The core's venue port (``oms.engine.ports.VenuePort``): builds the FIX message of each
+    request (``venue_orders``) and sends it on the venue's session, by venue name."""
 
     def __init__(self, sessions: Mapping[str, SessionKey]) -> None:
         self._sessions = {venue: key.session_id() for venue, key in sessions.items()}
@@ -247,7 +259,21 @@ class VenueSender:
     def begin_string(self, venue: str) -> str:
         return self._begin[venue]
 
+    def submit(self, venue: str, order: VenueNewOrder) -> bool:
+        return self.send(venue, NEW_ORDER_SINGLE, new_order_single(order))
+
+    def cancel(self, venue: str, request: VenueCancel) -> bool:
+        return self.send(venue, ORDER_CANCEL_REQUEST, order_cancel_request(request))
+
+    def replace(self, venue: str, request: VenueReplace) -> bool:
+        return self.send(venue, ORDER_CANCEL_REPLACE_REQUEST,
+                         order_cancel_replace_request(request))
+
+    def request_status(self, venue: str, query: VenueStatusQuery) -> bool:
+        return self.send(venue, ORDER_STATUS_REQUEST, order_status_request(query))
+
     def send(self, venue: str, msg_type: str, body: Mapping[int, str]) -> bool:
+        """Send one application message, its body by tag number (``wire.build_message``)."""
         session_id = self._sessions.get(venue)
         if session_id is None:
             return False

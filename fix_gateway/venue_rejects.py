@@ -49,32 +49,6 @@ BUSINESS_REJECT_REASONS: Mapping[str, str] = {
     "7": "DeliverTo firm not available at this time",
     "18": "invalid price increment",
 }
-MESSAGE_NAMES: Mapping[str, str] = {
-    "0": "Heartbeat",
-    "1": "TestRequest",
-    "2": "ResendRequest",
-    "3": "Reject",
-    "4": "SequenceReset",
-    "5": "Logout",
-    "A": "Logon",
-    "8": "ExecutionReport",
-    "9": "OrderCancelReject",
-    "D": "NewOrderSingle",
-    "F": "OrderCancelRequest",
-    "G": "OrderCancelReplaceRequest",
-    "H": "OrderStatusRequest",
-    "j": "BusinessMessageReject",
-}
-
-
-def message_name(msg_type: str | None) -> str:
-    """``NewOrderSingle (35=D)``; a type we have no name for as ``35=X``."""
-    if msg_type is None:
-        return "a message of unknown type"
-    name = MESSAGE_NAMES.get(msg_type)
-    return f"{name} (35={msg_type})" if name else f"35={msg_type}"
-
-
 def _int(value: str | None) -> int | None:
     if value is None:
         return None

@@ -22,6 +22,7 @@ from typing import Any
 import quickfix as fix
 
 from fix_gateway.client_acceptor import FixClientGateway
+from fix_gateway.client_reports import FixClientReports
 from fix_gateway.inbound_log import CheckingLogFactory, inbound_checks
 from fix_gateway.session_control import SessionControl
 from fix_gateway.session_settings import venue_initiator_settings, venue_session_key
@@ -30,7 +31,7 @@ from fix_gateway.venue_application import (
     VenueSender,
     venue_report_from_fields,
 )
-from oms.bus.intake_consumer import IntakeConsumer
+from oms.bus.intake_consumer import IntakeConsumer, ack_all, to_core
 from oms.bus.outbox_relay import OutboxRelay
 from oms.bus.topology import declare_topology_at
 from oms.cache import CacheUnavailable, RedisCache
@@ -45,11 +46,11 @@ from oms.engine.venue_outbound import OutboundSenders
 from oms.engine.venue_throttle import OutboundThrottle
 from oms.metrics import GatewayMetrics, HealthServer
 from oms.settings import Settings
-from oms.store import order_repository as orders_repo
 from oms.store.db import make_engine
 from oms.store.gateway_lock import GatewayAlreadyRunningError, GatewayLock
 from oms.store.models import FixSessionWatermark
 from oms.store.operator_channel import OperatorCommandListener
+from oms.store.order_store import DatabaseOrderStore
 from oms.store.purge import RetentionPurge
 from oms.supervision import ThreadSupervisor
 
@@ -85,6 +86,7 @@ class Gateway:
         self.settings = settings
         f = settings.file
         self.engine = make_engine(settings.database_url, application_name=f"oms-gateway-{name}")
+        self.store = DatabaseOrderStore(self.engine)
         self.lock = GatewayLock(self.engine, name)
         self.metrics = GatewayMetrics()
         self.cache = RedisCache(settings.redis_url, prefix=redis_prefix or settings.redis_prefix)
@@ -100,13 +102,13 @@ class Gateway:
             {v.name: v.max_messages_per_s for v in venues}, self.sender,
             drain_s=max((v.rate_limit_hold_ms for v in venues), default=0) / 1000 + 1.0)
         defaults, per_account = account_limits(f)
-        self.clients = FixClientGateway(settings)
+        self.clients = FixClientGateway(settings, FixClientReports())
         self.session_control = SessionControl(self.venue_keys, self.clients.keys)
         self.core = Core(
             engine=self.engine, handlers_factory=self._handlers,
             capacity=f.engine.inbox_capacity, batch_max=f.engine.batch_max,
             metrics=self.metrics, on_outbox=self.relay.handoff,
-            clients=self.clients.sessions, clock=clock,
+            clients=self.clients.sessions, clock=clock, settle_together=ack_all,
         )
         self.purge = RetentionPurge(self.engine, f.engine.client_requests_retention_days)
         self._context_parts: dict[str, Any] = {
@@ -114,7 +116,7 @@ class Gateway:
             "file_account_limits": per_account,
         }
         self.intake = IntakeConsumer(
-            settings.amqp_url, self.core.put, prefetch=f.engine.amqp_prefetch,
+            settings.amqp_url, to_core(self.core.put), prefetch=f.engine.amqp_prefetch,
             max_delivery_attempts=f.engine.max_delivery_attempts,
         )
         self.operators = OperatorCommandListener(settings.database_url, self.core.put)
@@ -128,7 +130,7 @@ class Gateway:
     def _handlers(self, state: CoreState) -> Handlers:
         f = self.settings.file
         ctx = Context(
-            engine=self.engine,
+            store=self.store,
             user_accounts=self.clients.user_accounts(f.accounts_of_amqp_user),
             default_user=f.engine.default_amqp_user,
             known_accounts=frozenset(a.name for a in f.accounts),
@@ -152,8 +154,8 @@ class Gateway:
                 for v in f.venues
             },
             outbound=self.outbound,
-            order_ids=IdAllocator("O", self._reserve_order_ids),
-            venue_ids=IdAllocator("V", self._reserve_venue_ids),
+            order_ids=IdAllocator("O", self.store.reserve_order_ids),
+            venue_ids=IdAllocator("V", self.store.reserve_venue_ids),
             session_control=self.session_control,
             **self._context_parts,
         )
@@ -164,14 +166,6 @@ class Gateway:
             self.cache.mirror_kill_switches(entries)
         except CacheUnavailable as exc:  # Postgres holds the truth; Redis is only a mirror
             log.warning("kill-switch mirror not updated: %s", exc)
-
-    def _reserve_order_ids(self, count: int) -> list[int]:
-        with self.engine.begin() as conn:
-            return orders_repo.reserve_ids(conn, count)
-
-    def _reserve_venue_ids(self, count: int) -> list[int]:
-        with self.engine.begin() as conn:
-            return orders_repo.reserve_ids(conn, count, venue=True)
 
     # -- lifecycle ----------------------------------------------------------------------------
 

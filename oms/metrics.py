@@ -34,6 +34,14 @@ class GatewayMetrics:
             "oms_rejects_total", "Rejected commands by source", ["source"], registry=r
         )
         self.dead_letters = Counter("oms_dead_letters_total", "Commands dead-lettered", registry=r)
+        self.failed_inputs = Counter(
+            "oms_failed_inputs_total",
+            "Inputs whose handling raised: rolled back and answered as an internal error",
+            registry=r)
+        self.quarantined_inputs = Counter(
+            "oms_quarantined_inputs_total",
+            "Inputs that failed a commit alone (poison): quarantined, the rest committed",
+            registry=r)
         self.inbox_depth = Gauge(
             "oms_inbox_depth", "Inputs waiting in the core's inbox", registry=r
         )

@@ -1,2 +1,3 @@
-"""RabbitMQ adapters: strategy command intake, the event outbox relay, and the pure wire formats
-they use (command decoding, event formatting). Nothing here connects at import time."""
+"""RabbitMQ adapters: strategy command intake, the event outbox relay, and command decoding
+(pure). Events are formatted by the contract's module, ``oms.contract.event_format``, which the
+strategy client SDK reads with too. Nothing here connects at import time."""

@@ -117,7 +117,7 @@ def optional_amount(obj: Mapping[str, object], name: str, places: int) -> Decima
     The result is normalised: held with no positive exponent and no trailing fractional zeros
     ("1e2" -> Decimal("100"), "10.50" -> Decimal("10.5")). The value is never rounded: too many
     decimal places is an error. (``str()`` of a tiny Decimal still prints E-notation; events are
-    printed with ``oms.bus.event_format.decimal_text``.)
+    printed with ``oms.contract.event_format.decimal_text``.)
     """
     value = obj.get(name)
     if value is None:

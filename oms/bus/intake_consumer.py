@@ -16,8 +16,10 @@ The consumer settles by itself, without calling ``submit``:
 - a message delivered more than ``max_delivery_attempts`` times,
 both republished to ``oms.orders.dlq`` with ``x-oms-reason`` (publisher-confirmed), then acked.
 
-On a connection or channel failure it reconnects with exponential backoff and re-declares the
-topology; unacknowledged deliveries return to the queue and come back redelivered.
+On a connection or channel failure it reconnects with backoff (``oms.retry``: from
+``reconnect_min_s``, doubling up to ``reconnect_max_s``, jittered, reset by each connection) and
+re-declares the topology; unacknowledged deliveries return to the queue and come back
+redelivered.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from oms.bus.command_decoder import Command, DeadLetter, decode_command
 from oms.bus.dead_letters import dead_letter_properties
 from oms.bus.delivery_attempts import DeliveryAttempts, broker_attempt, message_key
 from oms.bus.topology import DEAD_LETTER_QUEUE, INTAKE_QUEUE, declare_topology
+from oms.engine.inputs import StrategyCommand
+from oms.engine.ports import Envelope
+from oms.retry import RetryPolicy
 from oms.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +55,8 @@ _POLL_S = 0.2
 
 @dataclass(frozen=True, slots=True, eq=False)
 class IntakeDelivery:
-    """One strategy command as delivered, with the means to settle it from any thread."""
+    """One strategy command as delivered, with the means to settle it from any thread: the
+    core's ``Envelope`` port (``oms.engine.ports``)."""
 
     command: Command
     delivery_tag: int
@@ -73,11 +79,15 @@ class IntakeDelivery:
         self._settler.settle(((self.delivery_tag, DeadLetter(reason)),))
 
 
-def ack_all(deliveries: Iterable[IntakeDelivery]) -> None:
+def ack_all(deliveries: Iterable[Envelope]) -> None:
     """Ack many deliveries with one hop to the consumer's thread per connection: what the core
-    does after a batch commit (thread-safe, never blocks)."""
+    does after a batch commit (thread-safe, never blocks). An envelope of another kind is
+    acknowledged on its own."""
     by_settler: dict[int, tuple[_Settler, list[tuple[int, Settlement]]]] = {}
     for delivery in deliveries:
+        if not isinstance(delivery, IntakeDelivery):
+            delivery.ack()
+            continue
         settler = delivery._settler
         by_settler.setdefault(id(settler), (settler, []))[1].append(
             (delivery.delivery_tag, _ACK)
@@ -87,6 +97,19 @@ def ack_all(deliveries: Iterable[IntakeDelivery]) -> None:
 
 
 SubmitCallback = Callable[[IntakeDelivery], None]
+
+
+def strategy_command(delivery: IntakeDelivery) -> StrategyCommand:
+    """The core's input for ``delivery``: the delivery is its envelope."""
+    command = delivery.command
+    if isinstance(command, DeadLetter):
+        return StrategyCommand(delivery, None, command.reason)
+    return StrategyCommand(delivery, command)
+
+
+def to_core(put: Callable[[object], None]) -> SubmitCallback:
+    """The intake's callback that puts each delivery on the core's inbox."""
+    return lambda delivery: put(strategy_command(delivery))
 
 
 class _Settler:
@@ -143,10 +166,11 @@ class IntakeConsumer:
         self._submit = submit
         self._prefetch = prefetch
         self._max_attempts = max_delivery_attempts
-        self._reconnect_min_s = reconnect_min_s
-        self._reconnect_max_s = reconnect_max_s
         self._attempts = DeliveryAttempts()
         self._stopping = threading.Event()
+        self._retrier = RetryPolicy(
+            initial_delay_s=reconnect_min_s, max_delay_s=reconnect_max_s
+        ).retrier("AMQP intake: consuming from RabbitMQ", self._stopping, logger=log)
         self._consuming = threading.Event()
         self._thread: threading.Thread | None = None
         self._connection: pika.BlockingConnection | None = None
@@ -192,23 +216,18 @@ class IntakeConsumer:
     # --- the consumer's thread ----------------------------------------------------------------
 
     def _run(self) -> None:
-        backoff = self._reconnect_min_s
-        while not self._stopping.is_set():
-            connections_before = self.connections_made
-            try:
-                self._consume()
-            except (AMQPError, OSError, _ReconnectError) as error:
-                log.warning("AMQP intake: connection lost or refused (%r); reconnecting", error)
-            except Exception:
-                log.exception("AMQP intake: unexpected error; reconnecting")
-            finally:
-                self._consuming.clear()
-                self._close()
-            if self.connections_made != connections_before:
-                backoff = self._reconnect_min_s
-            if self._stopping.wait(backoff):
-                break
-            backoff = min(backoff * 2, self._reconnect_max_s)
+        """Consume until stopped, reconnecting with backoff (reset by each connection)."""
+        self._retrier.call(
+            self._consume_until_stopped, retry_on=(Exception,),
+            expected=(AMQPError, OSError, _ReconnectError),
+        )
+
+    def _consume_until_stopped(self) -> None:
+        try:
+            self._consume()
+        finally:
+            self._consuming.clear()
+            self._close()
 
     def _consume(self) -> None:
         connection = pika.BlockingConnection(self._parameters)
@@ -225,6 +244,7 @@ class IntakeConsumer:
             INTAKE_QUEUE, functools.partial(self._on_message, session), auto_ack=False
         )
         self.connections_made += 1
+        self._retrier.succeeded()
         self._consuming.set()
         log.info("AMQP intake: consuming %s (prefetch %d)", INTAKE_QUEUE, self._prefetch)
         while not self._stopping.is_set():

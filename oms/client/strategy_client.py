@@ -32,12 +32,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pika
 from pika import exceptions as amqp
 
-from oms.bus.event_format import routing_key_part
 from oms.bus.topology import EVENTS_EXCHANGE, ORDERS_EXCHANGE, TOPIC
 from oms.client.commands import (
     Amount,
@@ -60,10 +59,10 @@ from oms.client.reconnect import (
     OmsUnavailableError,
     ReconnectPolicy,
 )
+from oms.contract.event_format import routing_key_part
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 JSON_CONTENT_TYPE = "application/json"
 PERSISTENT = 2
 ACK_EVERY = 200
@@ -357,30 +356,39 @@ class StrategyClient:
 
         return on_message
 
-    def _with_reconnect(self, action: Callable[[], T]) -> T:
-        failures = 0
-        while True:
-            try:
-                if not self._is_open():
-                    self._open_or_refuse()
-                return action()
-            except _REFUSED_LOGIN as exc:
-                self._discard_connection()
-                raise OmsClientError(
-                    f"RabbitMQ refused the login of {self._params.credentials.username!r} at "
-                    f"{self._where()}: {exc!r}"
-                ) from None
-            except _TRANSIENT as exc:
-                failures += 1
-                self._discard_connection()
-                if self.policy.gives_up_after(failures):
-                    raise OmsUnavailableError(
-                        f"cannot reach RabbitMQ at {self._where()} after {failures} attempt(s): "
-                        f"{exc!r}"
-                    ) from None
-                delay = self.policy.delay(failures)
-                log.warning("RabbitMQ connection lost (%r): reconnecting in %.2fs", exc, delay)
-                self._sleep(delay)
+    def _with_reconnect(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on an open connection, reconnecting per the policy on a transient
+        failure (the interrupted action runs again)."""
+        retrier = self.policy.retrier(
+            f"strategy client: reaching RabbitMQ at {self._where()}",
+            wait=self._sleep_between_attempts, logger=log,
+        )
+        try:
+            retrier.call(lambda: self._attempt(action), retry_on=_TRANSIENT)
+        except _TRANSIENT as exc:
+            raise OmsUnavailableError(
+                f"cannot reach RabbitMQ at {self._where()} after {retrier.failures} attempt(s): "
+                f"{exc!r}"
+            ) from None
+
+    def _attempt(self, action: Callable[[], None]) -> None:
+        try:
+            if not self._is_open():
+                self._open_or_refuse()
+            action()
+        except _REFUSED_LOGIN as exc:
+            self._discard_connection()
+            raise OmsClientError(
+                f"RabbitMQ refused the login of {self._params.credentials.username!r} at "
+                f"{self._where()}: {exc!r}"
+            ) from None
+        except _TRANSIENT:
+            self._discard_connection()
+            raise
+
+    def _sleep_between_attempts(self, seconds: float) -> bool:
+        self._sleep(seconds)
+        return False  # a client has no stop event: it gives up per the policy instead
 
     def _is_open(self) -> bool:
         return (

@@ -180,6 +180,9 @@ class Order:
             return self._refusal(kind, value, problem)
         report = value if isinstance(value, VenueExecutionReport) else None
         if report is not None and report.exec_type is not None and self._seen(report):
+            conflict = self._conflicting_reuse(report)
+            if conflict is not None:
+                return self._refusal(kind, value, conflict)
             flags = " (PossDup)" if report.poss_dup else ""
             flags += " (PossResend)" if report.poss_resend else ""
             note = f"ExecID {report.exec_id} already applied{flags}"
@@ -197,6 +200,21 @@ class Order:
 
     def _seen(self, report: VenueExecutionReport) -> bool:
         return report.exec_id in self.seen_exec_ids
+
+    def _conflicting_reuse(self, report: VenueExecutionReport) -> str | None:
+        """A fill under an ExecID this order already applied to a different fill: not a resend
+        (FIX promises ExecIDs unique per trading day only; a venue restart may reuse them).
+        Neither is dropped silently as a duplicate nor applied: an operator checks it."""
+        if report.exec_type not in (ExecType.PARTIAL_FILL, ExecType.FILL):
+            return None
+        applied = self.fills.executions.get(report.exec_id)
+        if applied is None or report.last_qty is None or report.last_px is None:
+            return None
+        if (applied.quantity, applied.price) == (report.last_qty, report.last_px):
+            return None
+        return (f"ExecID {report.exec_id} reused: already applied as {applied.quantity} @ "
+                f"{applied.price}, now {report.last_qty} @ {report.last_px}; not applied, "
+                f"check the execution with the venue")
 
     def _refusal(self, kind: InputKind, value: OrderInput, reason: str | None = None) -> Outcome:
         if reason is None:

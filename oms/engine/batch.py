@@ -3,6 +3,7 @@ effects that may only happen after that transaction commits (durable before visi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,6 +84,20 @@ class PositionDelta:
             self.sold_notional -= signed_qty * price
 
 
+_APPENDED = ("client_requests", "events", "outbox", "client_outbox", "client_outbox_sent",
+             "executions", "venue_requests", "unmatched", "fix_messages", "kill_switches",
+             "breakers", "operator_results", "after_commit", "deliveries", "on_rollback")
+_KEYED = ("new_orders", "changed_orders", "venue_request_states", "venue_request_notes",
+          "watermarks")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchMark:
+    lists: dict[str, int]
+    dicts: dict[str, dict[Any, Any]]
+    positions: dict[tuple[str, str], PositionDelta]
+
+
 @dataclass(slots=True)
 class Batch:
     """Rows to write and effects to carry out for one batch of inputs."""
@@ -110,9 +125,28 @@ class Batch:
     operator_results: list[tuple[int, str]] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     deliveries: list[Any] = field(default_factory=list)
-    """AMQP deliveries (``IntakeDelivery``) applied by this batch: acknowledged together after
-    the commit and the other effects (``ack_all``: one hop to the consumer's thread)."""
+    """Strategy commands' envelopes (``ports.Envelope``) applied by this batch: acknowledged
+    together after the commit and the other effects (the intake's ``ack_all``: one hop to the
+    consumer's thread)."""
     on_rollback: list[Callable[[], None]] = field(default_factory=list)
+
+    def mark(self) -> BatchMark:
+        """Where the batch stands before an input: ``rollback`` takes back all that input
+        added (rows, effects, deliveries), so that an input either happens whole or not at all."""
+        return BatchMark(
+            lists={name: len(getattr(self, name)) for name in _APPENDED},
+            dicts={name: dict(getattr(self, name)) for name in _KEYED},
+            positions={k: dataclasses.replace(d) for k, d in self.positions.items()},
+        )
+
+    def rollback(self, mark: BatchMark) -> None:
+        for name, length in mark.lists.items():
+            del getattr(self, name)[length:]
+        for name, saved in mark.dicts.items():
+            current = getattr(self, name)
+            current.clear()
+            current.update(saved)
+        self.positions = mark.positions
 
     def position(self, account: str, symbol: str) -> PositionDelta:
         key = (account, symbol)

@@ -11,8 +11,8 @@
   table and sent again with PossResend, so nothing owed is lost (a client may see a report
   twice, never miss one: ExecIDs let it drop duplicates).
 - **Inbound watermark**: each applied message records ``client:<session>`` = its MsgSeqNum in
-  the batch, so that a restart (or a failed commit) makes the client resend what quickfix had
-  taken but the core had not committed; resent orders are recognised by ClOrdID.
+  the batch, so that a restart (or a failed commit) makes the client resend what the session
+  had taken but the core had not committed; resent orders are recognised by ClOrdID.
 - **Status requests** are answered through the same outbox, so an answer never overtakes the
   reports owed before it.
 - **Cancel on disconnect**: when a session configured for it drops (or logs out, unless
@@ -33,11 +33,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, select
 
-from fix_gateway.client_reports import REJECTIONS, client_message, status_report
-from fix_gateway.translate_codes import FixVersion
 from oms.domain.order_inputs import RequestKind
 from oms.domain.orders import Order
 from oms.domain.requests import fix_origin
+from oms.domain.values import ExecType
 from oms.engine.batch import CLIENT_OUTBOX, WATERMARKS, Batch
 from oms.engine.inputs import (
     ClientFixRequest,
@@ -45,6 +44,7 @@ from oms.engine.inputs import (
     ClientSessionChanged,
     ClientStatusRequest,
 )
+from oms.engine.ports import ClientReportFormat
 
 if TYPE_CHECKING:
     from oms.engine.handlers import Handlers
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WATERMARK_PREFIX = "client:"
+REJECTIONS = frozenset({ExecType.CANCEL_REJECTED.value, ExecType.REPLACE_REJECTED.value})
+"""Events a drop copy is not sent (it receives execution reports only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,8 @@ class ClientProfile:
     """A FIX client session as the core needs it (from ``FixClientSettings``)."""
 
     name: str
-    version: FixVersion
+    version: str
+    """Its FIX version, as its BeginString (``FIX.4.2``, ``FIX.4.4``)."""
     accounts: frozenset[str]
     drop_copy: bool = False
     cancel_on_disconnect: bool = False
@@ -96,9 +99,11 @@ def cancel_on_disconnect_text(session: str) -> str:
 
 
 class ClientSessions:
-    def __init__(self, profiles: Sequence[ClientProfile], port: ClientPort) -> None:
+    def __init__(self, profiles: Sequence[ClientProfile], port: ClientPort,
+                 reports: ClientReportFormat) -> None:
         self._profiles = {p.name: p for p in profiles}
         self._port = port
+        self._reports = reports
         self._watermarks: dict[str, int] = {}
         self._logged_on: set[str] = set()
         self._deadlines: dict[str, datetime] = {}
@@ -212,8 +217,8 @@ class ClientSessions:
             log.info("client session %s logged on", session)
             self._logged_on.add(session)
             self._deadlines.pop(session, None)
-            # Everything quickfix took before this logon has been applied (inputs are taken in
-            # order): from here on, a restart must rewind to no earlier than this. This also
+            # Everything the session took before this logon has been applied (inputs are taken
+            # in order): from here on, a restart must rewind to no earlier than this. This also
             # lowers the watermark after the client reset its sequence numbers.
             if change.next_target_seq > 0 and change.next_target_seq - 1 != self.watermark(
                     session):
@@ -240,11 +245,12 @@ class ClientSessions:
             origin = _origin_of(handlers, batch, order_id)
             if origin is not None and origin.startswith("fix:"):
                 owner = origin.removeprefix("fix:")
-        messages: dict[FixVersion, tuple[str, dict[int, str]]] = {}
+        messages: dict[str, tuple[str, dict[int, str]]] = {}
 
-        def message(version: FixVersion) -> tuple[str, dict[int, str]]:
+        def message(version: str) -> tuple[str, dict[int, str]]:
             if version not in messages:
-                messages[version] = client_message(body, version, side=side, symbol=symbol)
+                messages[version] = self._reports.event_message(body, version, side=side,
+                                                                symbol=symbol)
             return messages[version]
 
         profile = self._profiles.get(owner or "")
@@ -268,7 +274,7 @@ class ClientSessions:
                 profile: ClientProfile) -> None:
         order = _find_order(handlers, fix_origin(request.session), request.cl_ord_id,
                             request.order_id)
-        fields = status_report(
+        fields = self._reports.status_report(
             order, request.cl_ord_id, profile.version, exec_id=uuid.uuid4().hex, now=batch.now,
             side=request.side, symbol=request.symbol, status_req_id=request.status_req_id,
         )
@@ -289,8 +295,8 @@ class ClientSessions:
             return False
         order = handlers.order_by_id(known.order_id) if known.order_id else None
         if order is not None:
-            fields = status_report(order, command.cl_ord_id, profile.version,
-                                   exec_id=uuid.uuid4().hex, now=batch.now)
+            fields = self._reports.status_report(order, command.cl_ord_id, profile.version,
+                                                 exec_id=uuid.uuid4().hex, now=batch.now)
             self._add(batch, profile.name, order.order_id, "8", fields)
         return True
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from oms.engine.batch import Batch
-from oms.engine.core_db import CoreDatabase
+from oms.engine.core_db import CoreStorage
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class CommitHangsError(RuntimeError):
 
 
 class BatchCommitter:
-    def __init__(self, db: CoreDatabase, effects: Callable[[Batch], None]) -> None:
+    def __init__(self, db: CoreStorage, effects: Callable[[Batch], None]) -> None:
         self._db = db
         self._effects = effects
         self._queue: queue.SimpleQueue[CommitTicket | None] = queue.SimpleQueue()
@@ -87,7 +87,7 @@ class BatchCommitter:
             commit(self._db, self._effects, ticket)
 
 
-def commit(db: CoreDatabase, effects: Callable[[Batch], None], ticket: CommitTicket) -> None:
+def commit(db: CoreStorage, effects: Callable[[Batch], None], ticket: CommitTicket) -> None:
     """Commit the ticket's batch, then carry out its effects; a failure is kept on the ticket
     (the core handles it: requeue, rewind, reload)."""
     started = time.perf_counter_ns()

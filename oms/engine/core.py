@@ -19,50 +19,53 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from oms.bus.command_decoder import DeadLetter
-from oms.bus.intake_consumer import IntakeDelivery, ack_all
-from oms.engine.batch import WATERMARKS, Batch
+from oms.engine.batch import Batch
 from oms.engine.client_sessions import ClientSessions
 from oms.engine.committer import BatchCommitter, CommitTicket
-from oms.engine.core_db import CoreDatabase
+from oms.engine.core_db import CoreDatabase, CoreStorage
+from oms.engine.core_faults import CommitFailures
+from oms.engine.failed_inputs import answer_failed_input, describe
 from oms.engine.handlers import Handlers
 from oms.engine.inputs import (
     OperatorCommandReceived,
     Stop,
+    StrategyCommand,
     Tick,
     VenueMessage,
     VenueMessageRejectedByUs,
     VenueSessionChanged,
     VenueSessionReject,
 )
-from oms.engine.state import load_state
+from oms.engine.ports import Envelope
 from oms.metrics import GatewayMetrics
+from oms.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+STATE_LOAD_RETRY = RetryPolicy(initial_delay_s=0.5, max_delay_s=10.0)
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class VenuePort(Protocol):
-    def is_logged_on(self, venue: str) -> bool: ...
-    def send(self, venue: str, msg_type: str, body: dict[int, str]) -> bool: ...
-    def rewind(self, venue: str, next_target_seq: int) -> None: ...
+def ack_each(envelopes: Sequence[Envelope]) -> None:
+    for envelope in envelopes:
+        envelope.ack()
 
 
-class Core:
+class Core(CommitFailures):
     def __init__(
         self,
         *,
-        engine: Engine,
+        engine: Engine | None = None,
+        database: CoreStorage | None = None,
         handlers_factory: Callable[[Any], Handlers],
         capacity: int,
         batch_max: int,
@@ -70,8 +73,8 @@ class Core:
         clock: Clock = utc_now,
         on_outbox: Callable[[list[dict[str, Any]]], None] = lambda rows: None,
         clients: ClientSessions | None = None,
+        settle_together: Callable[[Sequence[Envelope]], None] = ack_each,
     ) -> None:
-        self._engine = engine
         self._inbox: queue.Queue[object] = queue.Queue(maxsize=capacity)
         self._batch_max = batch_max
         self._metrics = metrics
@@ -80,6 +83,9 @@ class Core:
         """Given the committed outbox rows of each batch (the relay publishes them from
         memory)."""
         self._handlers_factory = handlers_factory
+        self._settle_together = settle_together
+        """Acknowledges the strategy commands a batch applied, after its commit (the AMQP
+        intake's ``ack_all``: one hop to its thread for them all)."""
         self._clients = clients
         """FIX client sessions: owed reports, replay, status answers, cancel on disconnect."""
         self._handlers: Handlers | None = None
@@ -88,13 +94,18 @@ class Core:
         self.ready = threading.Event()
         self._stop = threading.Event()
         self._last_tick = 0.0
-        self._db = CoreDatabase(engine)
+        if database is None:
+            assert engine is not None, "the core needs an engine or a database"
+            database = CoreDatabase(engine)
+        self._db: CoreStorage = database
         """The core's own connections: no pool checkout (ping, reset) per batch."""
         self._committed_seq: dict[str, int] = {}
         """Last inbound MsgSeqNum committed per venue: where to rewind after a failed commit."""
         self._committer = BatchCommitter(self._db, self._effects)
         self._in_flight: CommitTicket | None = None
         """The batch handed to the commit thread and not yet settled by this thread."""
+        self._carried: list[object] = []
+        """Inputs taken after one that failed: processed next, once memory is reloaded."""
 
     # -- any thread -------------------------------------------------------------------------
 
@@ -108,14 +119,7 @@ class Core:
     # -- the core thread --------------------------------------------------------------------
 
     def reload(self) -> None:
-        with self._engine.connect() as conn:
-            state = load_state(conn)
-            rows = conn.execute(select(WATERMARKS.c.session_id, WATERMARKS.c.last_inbound_seq))
-            self._committed_seq = {
-                r.session_id.removeprefix("venue:"): int(r.last_inbound_seq) for r in rows
-            }
-            if self._clients is not None:
-                self._clients.reload(conn, self._clock())
+        state, self._committed_seq = self._db.load(self._clients, self._clock())
         self._handlers = self._handlers_factory(state)
         log.info("core state loaded: %d open orders", len(state.orders))
 
@@ -145,17 +149,14 @@ class Core:
         self._db.discard()
 
     def _reload_until_it_works(self, stop: threading.Event) -> None:
-        delay = 0.5
-        while not stop.is_set():
-            try:
-                self.reload()
-                return
-            except SQLAlchemyError as exc:
-                log.error("cannot load state from PostgreSQL (%s); retrying in %.1fs", exc, delay)
-                stop.wait(delay)
-                delay = min(delay * 2, 10.0)
+        STATE_LOAD_RETRY.retrier(
+            "core: loading state from PostgreSQL", stop, logger=log, level=logging.ERROR
+        ).call(self.reload, retry_on=(SQLAlchemyError,))
 
     def _take(self, timeout: float) -> list[object]:
+        if self._carried:  # inputs after a failed one: taken first, on the reloaded state
+            items, self._carried = self._carried[: self._batch_max], self._carried[self._batch_max:]
+            return items
         try:
             first = self._inbox.get(timeout=timeout)
         except queue.Empty:
@@ -171,41 +172,91 @@ class Core:
     def _process(self, items: list[object]) -> None:
         handlers = self._handlers
         assert handlers is not None
-        now = self._clock()
-        batch = Batch(now=now)
+        batch = Batch(now=self._clock())
         try:
+            # ids before anything changes: a reservation (a transaction) rarely happens mid-input
+            handlers.ctx.order_ids.ensure(len(items))
+            handlers.ctx.venue_ids.ensure(2 * len(items))
             handlers.begin(batch, items, self._db.reader())
-        except (SQLAlchemyError, DBAPIError) as exc:
-            if self._settle(None, items):  # else given back with the failed batch already
-                self._not_committed(items, exc)
+            taken, failed = self._apply(handlers, batch, items)
+        except (SQLAlchemyError, DBAPIError) as exc:  # the database, not the input: all back
+            pending, self._carried = [*items, *self._carried], []
+            if self._settle(None, pending):  # else given back with the failed batch already
+                self._not_committed(pending, exc)
             return
-        clients = self._clients
-        if clients is not None:
-            clients.begin(batch)
-        for item in items:
-            start = len(batch.outbox)
-            try:
-                self._dispatch(handlers, batch, item)
-            except Exception:  # a bug must not take the desk down: log, keep the rest
-                log.exception("input %r failed; it is left unprocessed", type(item).__name__)
-                if isinstance(item, IntakeDelivery):
-                    batch.after_commit.append(item.requeue)
-            if clients is not None:
-                clients.owed(handlers, batch, item, start)
-        if clients is not None:
-            clients.end(handlers, batch)
-        self.last_batch_size = len(items)
-        self._metrics.batch_size.observe(len(items))
+        self.last_batch_size = len(taken)
+        self._metrics.batch_size.observe(len(taken))
         self._metrics.inbox_depth.set(self._inbox.qsize())
-        if not self._settle(batch, items):
+        if not self._settle_before(batch, taken):
             return  # the batch in flight failed: this one, built on it, was discarded with it
         if batch.is_empty():
             self._effects(batch)  # nothing to write: no transaction to wait for
             self._forget_closed(batch, None)  # orders only read back by it leave memory
-            return
-        ticket = CommitTicket(batch, items)
-        self._in_flight = ticket
-        self._committer.submit(ticket)
+        else:
+            self._in_flight = CommitTicket(batch, taken)
+            self._committer.submit(self._in_flight)
+        if failed and self._settle_before(None, []):  # memory may hold what the failed
+            self._reload_until_it_works(self._stop)  # input half did: reload it
+
+    def _apply(self, handlers: Handlers, batch: Batch,
+               items: list[object]) -> tuple[list[object], bool]:
+        """Each input whole or not at all. One that raises is rolled back and answered; the
+        batch ends there, and the inputs after it are carried to the next batch (which runs on
+        reloaded memory). Returns the inputs this batch took, and whether one failed."""
+        clients = self._clients
+        if clients is not None:
+            clients.begin(batch)
+        taken: list[object] = []
+        failed = False
+        for index, item in enumerate(items):
+            mark = batch.mark()
+            start = len(batch.outbox)
+            try:
+                self._dispatch(handlers, batch, item)
+            except (SQLAlchemyError, DBAPIError):
+                raise
+            except Exception as exc:  # a bug must not take the desk down, nor half-apply
+                batch.rollback(mark)
+                log.exception("input %s failed; rolled back and answered as an internal error",
+                              type(item).__name__)
+                self._metrics.failed_inputs.inc()
+                self._answer(handlers, batch, item, describe(exc))
+                failed = True
+                self._carried = [*items[index + 1:], *self._carried]
+            taken.append(item)
+            if clients is not None:
+                clients.owed(handlers, batch, item, start)
+            if failed:
+                break
+        if clients is not None:
+            clients.end(handlers, batch)
+        return taken, failed
+
+    def _answer(self, handlers: Handlers, batch: Batch, item: object, reason: str,
+                *, quarantined: bool = False) -> None:
+        """``item`` changed nothing: answer it in ``batch`` (``failed_inputs``)."""
+        mark = batch.mark()
+        try:
+            answer_failed_input(handlers, batch, item, reason)
+        except Exception:  # not even the answer can be built: keep the batch as it was
+            batch.rollback(mark)
+            log.exception("no answer could be built for the failed input")
+        if isinstance(item, StrategyCommand):
+            envelope = item.envelope
+            if quarantined:
+                self._metrics.dead_letters.inc()
+                batch.after_commit.append(lambda: envelope.dead_letter(f"quarantined: {reason}"))
+            else:
+                batch.deliveries.append(envelope)  # answered: acknowledged after the commit
+
+    def _settle_before(self, following: Batch | None, following_items: list[object]) -> bool:
+        """``_settle``, the inputs carried after a failed one included: if the batch in flight
+        failed, they are given back with it, in order."""
+        pending, self._carried = [*following_items, *self._carried], []
+        if self._settle(following, pending):
+            self._carried = pending[len(following_items):]
+            return True
+        return False
 
     def _settle(self, following: Batch | None, following_items: Sequence[object] = ()) -> bool:
         """Wait for the batch in flight; on success, update what this thread keeps about
@@ -249,44 +300,18 @@ class Core:
             except Exception:
                 log.exception("effect after commit failed")
         if batch.deliveries:
-            ack_all(batch.deliveries)
+            self._settle_together(batch.deliveries)
         if batch.outbox:
             self._on_outbox(batch.outbox)
 
-    def _not_committed(self, items: list[object], exc: Exception) -> None:
-        """Memory is ahead of the database: give every input back to its source and reload.
-
-        AMQP deliveries are requeued (nothing was acknowledged); venue sessions that delivered
-        messages in this batch are rewound to the last committed sequence number, so the venue
-        resends them after the reconnection (duplicates are dropped by ExecID)."""
-        self._metrics.commit_failures.inc()
-        self._db.discard()
-        log.error("batch of %d inputs not committed (%s): reloading state", len(items), exc)
-        venues: set[str] = set()
-        for item in items:
-            if isinstance(item, IntakeDelivery):
-                item.requeue()
-            elif isinstance(item, OperatorCommandReceived):
-                item.give_back()  # taken up again once the database is back
-            elif isinstance(item, VenueMessage):
-                venues.add(item.venue)
-        handlers = self._handlers
-        self._handlers = None
-        self._reload_until_it_works(self._stop)
-        if handlers is not None:
-            for venue in venues:
-                handlers.ctx.venue.rewind(venue, self._committed_seq.get(venue, 0) + 1)
-        if self._clients is not None:
-            self._clients.rewind(items)
-
     def _dispatch(self, handlers: Handlers, batch: Batch, item: object) -> None:
-        if isinstance(item, IntakeDelivery):
-            if isinstance(item.command, DeadLetter):
+        if isinstance(item, StrategyCommand):
+            if item.command is None:
                 self._metrics.dead_letters.inc()
-                reason = item.command.reason
-                batch.after_commit.append(lambda: item.dead_letter(reason))
+                envelope, reason = item.envelope, item.unreadable
+                batch.after_commit.append(lambda: envelope.dead_letter(reason))
             else:
-                handlers.client_request(batch, item.command, item)
+                handlers.client_request(batch, item.command, item.envelope)
         elif isinstance(item, VenueMessage):
             handlers.venue_message(batch, item)
         elif isinstance(item, VenueSessionChanged):

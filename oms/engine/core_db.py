@@ -23,15 +23,30 @@ the batch happens.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 import psycopg
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from oms.engine import batch_sql
-from oms.engine.batch import Batch
+from oms.engine.batch import WATERMARKS, Batch
+from oms.engine.state import CoreState, load_state
 from oms.store import order_repository as orders_repo
+
+if TYPE_CHECKING:
+    from oms.engine.client_sessions import ClientSessions
+
+
+class CoreStorage(Protocol):
+    """The core's database: its reading connection, its batch commit and its state's load."""
+
+    def reader(self) -> Connection | None: ...
+    def commit(self, batch: Batch) -> None: ...
+    def discard(self) -> None: ...
+    def load(self, clients: ClientSessions | None,
+             now: datetime) -> tuple[CoreState, dict[str, int]]: ...
 
 
 class CoreDatabase:
@@ -72,6 +87,20 @@ class CoreDatabase:
         except BaseException:
             self._discard_writer()
             raise
+
+    def load(self, clients: ClientSessions | None,
+             now: datetime) -> tuple[CoreState, dict[str, int]]:
+        """The open orders and what the core keeps of them, the last inbound sequence number
+        committed per venue, and (into ``clients``) the FIX client sessions' state."""
+        with self._engine.connect() as conn:
+            state = load_state(conn)
+            rows = conn.execute(select(WATERMARKS.c.session_id, WATERMARKS.c.last_inbound_seq))
+            committed = {
+                r.session_id.removeprefix("venue:"): int(r.last_inbound_seq) for r in rows
+            }
+            if clients is not None:
+                clients.reload(conn, now)
+        return state, committed
 
     def discard(self) -> None:
         """Drop both connections (after an error, or when the core stops; the commit thread

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from oms.bus.event_format import (
+from oms.contract.event_format import (
     JsonValue,
     decimal_text,
     event_json,

@@ -34,6 +34,11 @@ class IdAllocator:
         self._block = block
         self._free: deque[int] = deque()
 
+    def ensure(self, count: int) -> None:
+        """At least ``count`` ids at hand (reserved now if fewer)."""
+        if len(self._free) < count:
+            self._free.extend(self._reserve(max(self._block, count - len(self._free))))
+
     def next(self) -> str:
         if not self._free:
             self._free.extend(self._reserve(self._block))

@@ -6,9 +6,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oms.domain.requests import ClientRequest
+
+if TYPE_CHECKING:
+    from oms.engine.ports import Envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +179,17 @@ class OperatorCommandReceived:
     reason: str
     give_back: Callable[[], None] = field(default=_nothing_to_give_back, compare=False,
                                           repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyCommand:
+    """A strategy's command as delivered (AMQP): ``command`` decoded, or None with the reason
+    it could not be read (``unreadable``: it is dead-lettered). ``envelope`` settles the
+    delivery once its batch has committed (ack), or gives it back (requeue)."""
+
+    envelope: Envelope
+    command: ClientRequest | None
+    unreadable: str = ""
 
 
 @dataclass(frozen=True, slots=True)

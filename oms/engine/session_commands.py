@@ -7,11 +7,11 @@ name>``. Each operation is its own command kind (``fix_set_next_sender``, ``fix_
 ``{"session": ..., "seq": n (set only), "valid_until": ISO time}``.
 
 The core checks the command, records in its batch the inbound watermark the operation implies
-(the next target number - 1, or 0 for a reset: a restart rewinds quickfix to the watermark + 1,
-and must not undo the operation) and the result, and only after that batch has committed
-carries the operation out on the quickfix session (durable before visible), through the
-``SessionPort`` (``fix_gateway.session_control``). A command not taken by ``valid_until`` (issued
-while the gateway was down) is refused: it was meant for the session as it was then.
+(the next target number - 1, or 0 for a reset: a restart rewinds the FIX engine to the
+watermark + 1, and must not undo the operation) and the result, and only after that batch has
+committed carries the operation out on the session (durable before visible), through the
+``SessionPort`` (``oms.engine.ports``). A command not taken by ``valid_until`` (issued while the
+gateway was down) is refused: it was meant for the session as it was then.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
 from oms.engine.batch import Batch
 from oms.engine.inputs import OperatorCommandReceived
-from oms.store.operator_channel import mark_processed
 
 if TYPE_CHECKING:
     from oms.engine.handlers import Handlers
@@ -34,7 +33,7 @@ log = logging.getLogger(__name__)
 
 SESSION_PREFIXES = ("venue:", "client:")
 MAX_SEQ = 2_147_483_647
-"""MsgSeqNum is a FIX SeqNum (a positive int); quickfix keeps it in its store as text."""
+"""MsgSeqNum is a FIX SeqNum (a positive int); the FIX engine keeps it in its store as text."""
 VALIDITY = timedelta(minutes=2)
 """How long an issued operation may wait for the gateway before it is refused as expired."""
 OPERATOR_LOGGED_OUT = "logged_out_by_operator"
@@ -159,14 +158,6 @@ class SessionChange:
     apply: Callable[[], None]
 
 
-class SessionPort(Protocol):
-    """The gateway's FIX sessions as the core operates them (``fix_gateway.session_control``)."""
-
-    def prepare(self, operation: SessionOperation) -> SessionChange:
-        """Check ``operation`` against the running session; raises ``SessionRefused``."""
-        ...
-
-
 def apply_session_command(h: Handlers, batch: Batch, command: OperatorCommandReceived) -> str:
     """The result of a FIX session command; a malformed payload raises ``ValueError``."""
     operation = SessionOperation.of(command.kind, command.payload)
@@ -174,7 +165,7 @@ def apply_session_command(h: Handlers, batch: Batch, command: OperatorCommandRec
         return (f"refused: expired: it was to be applied by {operation.valid_until:%H:%M:%S} "
                 f"UTC and the gateway took it at {batch.now:%H:%M:%S} (was the gateway down?); "
                 f"issue it again if it is still wanted")
-    port = cast(SessionPort | None, h.ctx.session_control)
+    port = h.ctx.session_control
     if port is None:
         return "refused: this gateway has no FIX session control"
     try:
@@ -183,7 +174,7 @@ def apply_session_command(h: Handlers, batch: Batch, command: OperatorCommandRec
         return f"refused: {exc}"
     if operation.watermark is not None:
         batch.watermarks[operation.session] = operation.watermark
-    engine = h.ctx.engine
+    store = h.ctx.store
 
     def carry_out() -> None:
         try:
@@ -191,9 +182,8 @@ def apply_session_command(h: Handlers, batch: Batch, command: OperatorCommandRec
         except Exception as exc:  # the operator must see it: the row said it was done
             log.exception("operator command %d (%s) not carried out", command.command_id,
                           command.kind)
-            with engine.begin() as conn:
-                mark_processed(conn, command.command_id,
-                               f"{change.text}; NOT CARRIED OUT: {exc}", batch.now)
+            store.mark_command_processed(command.command_id,
+                                         f"{change.text}; NOT CARRIED OUT: {exc}", batch.now)
 
     batch.after_commit.append(carry_out)
     return change.text

@@ -1,10 +1,11 @@
 """What the gateway sends each venue, sent off the commit thread, one sender per venue, cancels
 first.
 
-The commit thread hands every committed NewOrderSingle, cancel and replace to its venue's
-sender (``OutboundSenders.submit``), after the batch's commit and in commit order: durable
-before visible. Each venue has its own thread, queue and pace, so a venue whose outbound rate
-limit is reached holds only its own messages; the commit thread and the other venues go on.
+The commit thread hands every committed new order, cancel, replace and status request (the
+venue port's requests, ``oms.engine.ports``) to its venue's sender (``OutboundSenders.submit``),
+after the batch's commit and in commit order: durable before visible. Each venue has its own
+thread, queue and pace, so a venue whose outbound rate limit is reached holds only its own
+messages; the commit thread and the other venues go on.
 
 Order on the wire, per venue (``OutboundQueue``):
 - a cancel goes ahead of every queued new order and replace; cancels among themselves, and
@@ -18,7 +19,7 @@ burst. The core decides, when it takes a request, whether a new order or replace
 that long (``venue_throttle``); here every message queued goes, at the pace.
 
 A venue session that is down fails its messages at once, as the commit thread did before
-(``send`` answers False; nothing waits for the session to come back): the core then asks the
+(the port answers False; nothing waits for the session to come back): the core then asks the
 venue about them after the next logon. Each message's ``done`` is called on the venue's thread
 with whether the session took it. At stop, the queue is sent at the pace for up to
 ``drain_s``; what is left is reported not sent and logged (asked about after the restart).
@@ -34,20 +35,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+
+from oms.engine.ports import VenueOrderRequest, VenuePort, send_to_venue
 
 log = logging.getLogger(__name__)
-
-
-class VenueSessions(Protocol):
-    """The venue sessions, by venue name (``fix_gateway.venue_application.VenueSender``)."""
-
-    def send(self, venue: str, msg_type: str, body: Mapping[int, str]) -> bool:
-        """Whether the venue's session took the message."""
-        ...
-
-    def is_logged_on(self, venue: str) -> bool: ...
-
 
 CANCEL = "cancel"
 _FIRST, _IN_TURN = 0, 1
@@ -65,12 +56,14 @@ class OutboundMessage:
     venue: str
     order_id: str
     """The order the message is about: its messages keep their order ("" for none)."""
-    kind: str
-    """new, cancel or replace: cancels go first."""
-    msg_type: str
-    body: Mapping[int, str]
+    request: VenueOrderRequest
     done: Callable[[bool], None] = field(default=_nothing)
     """Called on the venue's thread once the message went (True) or could not (False)."""
+
+    @property
+    def kind(self) -> str:
+        """new, cancel, replace or status: cancels go first."""
+        return self.request.kind
 
 
 class OutboundQueue:
@@ -161,7 +154,7 @@ class Pace:
 class VenueOutbound:
     """One venue's sender: its queue, its pace and the thread that sends."""
 
-    def __init__(self, venue: str, per_second: int | None, sessions: VenueSessions,
+    def __init__(self, venue: str, per_second: int | None, sessions: VenuePort,
                  clock: Callable[[], float] = time.monotonic,
                  recheck_s: float = RECHECK_S) -> None:
         self.venue = venue
@@ -254,7 +247,7 @@ class VenueOutbound:
 
     def _deliver(self, message: OutboundMessage) -> None:
         try:
-            sent = self._sessions.send(message.venue, message.msg_type, message.body)
+            sent = send_to_venue(self._sessions, message.venue, message.request)
         except Exception:  # the message is in doubt, like one sent to a session that is down
             log.exception("venue %s: %s for order %s not sent", self.venue, message.kind,
                           message.order_id)
@@ -278,10 +271,20 @@ def _report(message: OutboundMessage, sent: bool) -> None:
                       message.order_id)
 
 
+def send_later(outbound: OutboundSenders | None, port: VenuePort,
+               message: OutboundMessage) -> Callable[[], None]:
+    """The effect, after the batch's commit, that sends ``message``: through its venue's
+    sender; without senders (a core under test, no venue rate limits), at once on the commit
+    thread."""
+    if outbound is not None:
+        return lambda: outbound.submit(message)
+    return lambda: _report(message, send_to_venue(port, message.venue, message.request))
+
+
 class OutboundSenders:
     """Every venue's sender; the commit thread submits to it."""
 
-    def __init__(self, rates: Mapping[str, int | None], sessions: VenueSessions,
+    def __init__(self, rates: Mapping[str, int | None], sessions: VenuePort,
                  clock: Callable[[], float] = time.monotonic, drain_s: float = 2.0,
                  recheck_s: float = RECHECK_S) -> None:
         self._venues = {venue: VenueOutbound(venue, rate, sessions, clock, recheck_s)

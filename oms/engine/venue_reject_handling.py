@@ -14,9 +14,9 @@ message sent before a restart, of an unknown ClOrdID) goes to the Exceptions pag
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fix_gateway.venue_rejects import MESSAGE_NAMES, message_name
 from oms.domain.order_inputs import RequestNotTaken
 from oms.engine import venue_silence
 from oms.engine.batch import Batch
@@ -29,6 +29,32 @@ log = logging.getLogger(__name__)
 
 _REQUEST_MESSAGES = {"new": "D", "cancel": "F", "replace": "G"}
 _STATUS_REQUEST = "H"
+
+MESSAGE_NAMES: Mapping[str, str] = {
+    # by MsgType (35): how operators are told which message a reject is about
+    "0": "Heartbeat",
+    "1": "TestRequest",
+    "2": "ResendRequest",
+    "3": "Reject",
+    "4": "SequenceReset",
+    "5": "Logout",
+    "A": "Logon",
+    "8": "ExecutionReport",
+    "9": "OrderCancelReject",
+    "D": "NewOrderSingle",
+    "F": "OrderCancelRequest",
+    "G": "OrderCancelReplaceRequest",
+    "H": "OrderStatusRequest",
+    "j": "BusinessMessageReject",
+}
+
+
+def message_name(msg_type: str | None) -> str:
+    """``NewOrderSingle (35=D)``; a type we have no name for as ``35=X``."""
+    if msg_type is None:
+        return "a message of unknown type"
+    name = MESSAGE_NAMES.get(msg_type)
+    return f"{name} (35={msg_type})" if name else f"35={msg_type}"
 
 
 def on_venue_reject(handlers: Handlers, batch: Batch, venue: str, notice: RejectNotice,

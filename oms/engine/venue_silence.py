@@ -24,14 +24,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from fix_gateway import venue_orders as fixmsg
 from oms.domain.order_events import Outcome
 from oms.domain.order_handlers_refusals import awaits_venue_answer, request_not_taken_by_status
 from oms.domain.orders import Order
 from oms.domain.values import OrdStatus
 from oms.engine.batch import Batch
+from oms.engine.ports import VenueStatusQuery
 from oms.engine.request_watch import IN_DOUBT, SENT, STATUS_REQUESTED, WatchedRequest
-from oms.engine.venue_outbound import OutboundMessage
+from oms.engine.venue_outbound import OutboundMessage, send_later
 
 if TYPE_CHECKING:
     from oms.engine.handlers import Handlers
@@ -53,7 +53,8 @@ def _seconds(value: float) -> str:
 def watch_request(handlers: Handlers, order: Order, venue_cl_ord_id: str,
                   request_cl_ord_id: str, kind: str) -> None:
     """Watch a request the core is about to send; its clock starts only once the venue's
-    sender has sent it (``Handlers.begin`` arms it then), not while it waits in the queue."""
+    sender has sent it (``venue_sending.SentRequests`` arms it then), not while it waits in the
+    queue."""
     due = math.inf
     handlers.state.watch.watch(WatchedRequest(
         order.venue, venue_cl_ord_id, order.order_id, request_cl_ord_id, kind, SENT, due))
@@ -221,22 +222,15 @@ def _send_status_request(handlers: Handlers, batch: Batch, order: Order, venue: 
     if known_as is None:
         log.warning("order %s: no venue ClOrdID to ask its status by", order.order_id)
         return
-    body = fixmsg.order_status_request(venue_cl_ord_id=known_as, symbol=order.symbol,
-                                       side=order.side)
+    query = VenueStatusQuery(venue_cl_ord_id=known_as, symbol=order.symbol, side=order.side)
 
     def done(taken: bool) -> None:
         if not taken:
             log.warning("venue %s: OrderStatusRequest for %s not sent (session down)", venue,
                         known_as)
 
-    message = OutboundMessage(venue, order.order_id, "status", fixmsg.ORDER_STATUS_REQUEST,
-                              body, done)
-    outbound = handlers.ctx.outbound
-    if outbound is not None:
-        batch.after_commit.append(lambda: outbound.submit(message))
-    else:
-        batch.after_commit.append(
-            lambda: done(handlers.ctx.venue.send(venue, fixmsg.ORDER_STATUS_REQUEST, body)))
+    message = OutboundMessage(venue, order.order_id, query, done)
+    batch.after_commit.append(send_later(handlers.ctx.outbound, handlers.ctx.venue, message))
 
 
 def _count(handlers: Handlers, venue: str, stage: str) -> None:

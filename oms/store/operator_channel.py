@@ -9,6 +9,7 @@ nothing on disk.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -21,12 +22,14 @@ from sqlalchemy import Connection, Table, insert, text, update
 from sqlalchemy.engine import make_url
 
 from oms.engine.inputs import OperatorCommandReceived
+from oms.retry import RetryPolicy
 from oms.store.db import CONNECTION_TIMEOUTS
 from oms.store.models import OperatorAudit, OperatorCommand
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "oms_operator_commands"
+LISTEN_RETRY = RetryPolicy(initial_delay_s=0.5, max_delay_s=10.0)
 COMMANDS = cast(Table, OperatorCommand.__table__)
 AUDIT = cast(Table, OperatorAudit.__table__)
 
@@ -76,6 +79,9 @@ class OperatorCommandListener:
         self._conninfo = libpq_conninfo(database_url)
         self._sink = sink
         self._stop = threading.Event()
+        self._retrier = LISTEN_RETRY.retrier(
+            "operator channel: listening on PostgreSQL", self._stop, logger=log
+        )
         self._handed: set[int] = set()
         """Commands handed to the core and not yet processed: not handed again, unless the
         core gives one back (its batch did not commit)."""
@@ -92,20 +98,19 @@ class OperatorCommandListener:
             self._thread.join(5)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self._conninfo, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self._drain(conn)
-                    while not self._stop.is_set():
-                        # a command given back is looked at within this timeout
-                        timeout = 0.05 if self._given_back.is_set() else 1.0
-                        for _ in conn.notifies(timeout=timeout, stop_after=1):
-                            pass
-                        self._drain(conn)
-            except psycopg.OperationalError as exc:
-                log.warning("operator channel: database unavailable (%s); retrying", exc)
-                self._stop.wait(2.0)
+        self._retrier.call(self._listen_until_stopped, retry_on=(psycopg.OperationalError,))
+
+    def _listen_until_stopped(self) -> None:
+        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            self._retrier.succeeded()
+            self._drain(conn)
+            while not self._stop.is_set():
+                # a command given back is looked at within this timeout
+                timeout = 0.05 if self._given_back.is_set() else 1.0
+                for _ in conn.notifies(timeout=timeout, stop_after=1):
+                    pass
+                self._drain(conn)
 
     def give_back(self, command_id: int) -> None:
         """The core's batch with this command did not commit: deliver it again (any thread)."""
@@ -133,6 +138,6 @@ class OperatorCommandListener:
                     command_id=command_id, kind=str(row["kind"]),
                     payload=dict(row["payload"]), issued_by=str(row["issued_by"]),
                     reason=str(row["reason"]),
-                    give_back=lambda command_id=command_id: self.give_back(command_id),
+                    give_back=functools.partial(self.give_back, command_id),
                 )
             )

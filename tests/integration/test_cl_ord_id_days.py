@@ -23,26 +23,34 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from fix_gateway.client_reports import FixClientReports
 from fix_gateway.translate_codes import FixVersion
 from fix_gateway.venue_application import venue_report_from_fields
-from oms.bus.intake_consumer import IntakeConsumer
+from oms.bus.intake_consumer import IntakeConsumer, to_core
 from oms.bus.topology import declare_topology_at
 from oms.domain.requests import CancelRequest, NewOrderRequest
 from oms.domain.values import OrdType, Side, TimeInForce
-from oms.engine import replays
 from oms.engine.batch import Batch
 from oms.engine.client_sessions import ClientProfile, ClientSessions, OwedMessage
 from oms.engine.core import Core
 from oms.engine.handlers import Context, Handlers
 from oms.engine.ids import IdAllocator
 from oms.engine.inputs import ClientFixRequest, ClientStatusRequest
-from oms.engine.replays import RequestKey, recorded_requests
+from oms.engine.ports import (
+    VenueCancel,
+    VenueNewOrder,
+    VenueOrderRequest,
+    VenueReplace,
+    VenueStatusQuery,
+)
+from oms.engine.replays import RequestKey
 from oms.engine.risk_setup import account_limits, instruments
 from oms.engine.state import CoreState
 from oms.engine.trading_days import EVERY_DAY, ClOrdIdScopes
 from oms.metrics import GatewayMetrics
 from oms.settings import SettingsFile
 from oms.store import order_repository as repo
+from oms.store.order_store import RECORDED_REQUESTS, DatabaseOrderStore, recorded_requests
 from tests.integration.conftest import Broker, wait_until
 from tests.support.stack import DEFAULT_CONFIG
 
@@ -69,16 +77,28 @@ class Clock:
 
 
 class LoggedOnVenue:
-    """The venue port: SIM is always logged on; what would go on the wire is kept."""
+    """The venue port: SIM is always logged on; what would go to the venue is kept."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, str, dict[int, str]]] = []
+        self.sent: list[tuple[str, VenueOrderRequest]] = []
 
     def is_logged_on(self, venue: str) -> bool:
         return True
 
-    def send(self, venue: str, msg_type: str, body: dict[int, str]) -> bool:
-        self.sent.append((venue, msg_type, body))
+    def submit(self, venue: str, order: VenueNewOrder) -> bool:
+        self.sent.append((venue, order))
+        return True
+
+    def cancel(self, venue: str, request: VenueCancel) -> bool:
+        self.sent.append((venue, request))
+        return True
+
+    def replace(self, venue: str, request: VenueReplace) -> bool:
+        self.sent.append((venue, request))
+        return True
+
+    def request_status(self, venue: str, query: VenueStatusQuery) -> bool:
+        self.sent.append((venue, query))
         return True
 
     def rewind(self, venue: str, next_target_seq: int) -> None:
@@ -117,18 +137,15 @@ def context(engine: Engine, clock: Clock, venue: LoggedOnVenue) -> Context:
     f = SettingsFile.model_validate(tomllib.loads(DEFAULT_CONFIG.read_text()))
     defaults, per_account = account_limits(f)
     accounts = frozenset(a.name for a in f.accounts)
-
-    def reserve(count: int, *, venue_ids: bool = False) -> list[int]:
-        with engine.begin() as conn:
-            return repo.reserve_ids(conn, count, venue=venue_ids)
-
+    store = DatabaseOrderStore(engine)
     return Context(
-        engine=engine, instruments=instruments(f), file_default_limits=defaults,
+        store=store, instruments=instruments(f), file_default_limits=defaults,
         file_account_limits=per_account, user_accounts=lambda user: accounts,
         default_user="guest", known_accounts=accounts, venue_begin_strings={"SIM": "FIX.4.4"},
         venue=venue, reference_price=lambda symbol: (Decimal("190.00"), clock()),
-        translate=venue_report_from_fields, order_ids=IdAllocator("O", reserve),
-        venue_ids=IdAllocator("V", lambda n: reserve(n, venue_ids=True)),
+        translate=venue_report_from_fields,
+        order_ids=IdAllocator("O", store.reserve_order_ids),
+        venue_ids=IdAllocator("V", store.reserve_venue_ids),
         cl_ord_id_scopes=SCOPES,
     )
 
@@ -200,7 +217,7 @@ def desk(db_engine: Engine) -> Iterator[Desk]:
 
     core = Core(engine=db_engine, handlers_factory=handlers, capacity=1000, batch_max=100,
                 metrics=GatewayMetrics(), clock=clock,
-                clients=ClientSessions(PROFILES, LoggedOnClients()))
+                clients=ClientSessions(PROFILES, LoggedOnClients(), FixClientReports()))
     stop = threading.Event()
     thread = threading.Thread(target=core.run, args=(stop,), daemon=True)
     thread.start()
@@ -312,7 +329,8 @@ def test_a_strategy_is_refused_a_cl_ord_id_of_an_earlier_day(
     desk: Desk, broker: Broker
 ) -> None:
     declare_topology_at(broker.url)
-    consumer = IntakeConsumer(broker.url, desk.core.put, prefetch=10, max_delivery_attempts=5)
+    consumer = IntakeConsumer(broker.url, to_core(desk.core.put), prefetch=10,
+                              max_delivery_attempts=5)
     consumer.start()
     try:
         assert consumer.wait_until_consuming(30)
@@ -416,7 +434,7 @@ def test_the_lookup_probes_the_primary_key_and_never_scans_the_table(
     with db_engine.connect() as conn:
         driver: Any = conn.connection.driver_connection
         plan = driver.execute(
-            "EXPLAIN (FORMAT JSON) " + replays._RECORDED,
+            "EXPLAIN (FORMAT JSON) " + RECORDED_REQUESTS,
             ([k.origin for k in keys], [k.cl_ord_id for k in keys], [k.since for k in keys]),
         ).fetchone()[0]
         found = recorded_requests(conn, keys)

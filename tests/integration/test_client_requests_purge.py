@@ -31,13 +31,14 @@ from oms.store.purge import (
     retention_cutoff,
 )
 from tests.integration.conftest import WAIT_S
+from tests.support.order_snapshots import submitted_snapshot
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _order(order_id: str, status: str, at: datetime) -> dict[str, Any]:
-    return {
+    row: dict[str, Any] = {
         "order_id": order_id, "origin": "fix:PURGED", "cl_ord_id": f"c-{order_id}",
         "orig_cl_ord_id": None, "account": "CLIENT1", "symbol": "AAPL", "side": "buy",
         "ord_type": "limit", "time_in_force": "gtc", "quantity": Decimal(10),
@@ -46,6 +47,8 @@ def _order(order_id: str, status: str, at: datetime) -> dict[str, Any]:
         "venue_order_id": None, "in_doubt": False, "seq": 1, "state": {}, "version": 1,
         "created_at": at, "updated_at": at,
     }
+    row["state"] = submitted_snapshot(row)
+    return row
 
 
 def requests_on(engine: Engine, day: date, *, open_orders: int = 0, closed_orders: int = 0,

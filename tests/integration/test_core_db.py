@@ -191,8 +191,9 @@ def test_a_lost_connection_is_a_database_error_and_the_next_batch_reconnects(
         first = Batch(now=NOW)
         first.save_order(_order(f"L{token}"), is_new=True)
         db.commit(first)
-        from oms.engine.replays import RequestKey, recorded_requests
+        from oms.engine.replays import RequestKey
         from oms.engine.trading_days import EVERY_DAY
+        from oms.store.order_store import recorded_requests
 
         nothing = [RequestKey("amqp:DEMO1", "nothing", EVERY_DAY)]
         recorded_requests(db.reader(), nothing)

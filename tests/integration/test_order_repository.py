@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.store import order_repository as repo
+from tests.support.order_snapshots import submitted_snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +31,7 @@ def _new_order(**overrides: Any) -> dict[str, Any]:
         "version": 1, "created_at": NOW, "updated_at": NOW,
     }
     row.update(overrides)
+    row["state"] = submitted_snapshot(row)
     return row
 
 

@@ -11,7 +11,6 @@ from typing import Any
 import pika
 import pytest
 
-from oms.bus.event_format import encode_event, event_routing_key
 from oms.bus.topology import EVENTS_EXCHANGE, INTAKE_QUEUE, declare_topology_at
 from oms.client import (
     CommandNotDeliveredError,
@@ -21,6 +20,7 @@ from oms.client import (
     ReconnectPolicy,
     StrategyClient,
 )
+from oms.contract.event_format import encode_event, event_routing_key
 from tests.integration.conftest import Broker
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ from typing import Any
 import pika
 import pytest
 
-from oms.bus.event_format import encode_event, event_routing_key
 from oms.bus.topology import EVENTS_EXCHANGE, declare_topology_at
 from oms.client import OrderEvent, ReconnectPolicy, SequenceGap, StrategyClient
+from oms.contract.event_format import encode_event, event_routing_key
 from tests.integration.conftest import Broker
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 
-from oms.bus.event_format import encode_event
 from oms.client import SequenceGap
 from oms.client.event_inbox import EventInbox
+from oms.contract.event_format import encode_event
 
 CHANNEL = 1
 

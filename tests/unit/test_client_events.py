@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from oms.bus.event_format import encode_event
 from oms.client import EventDeduplicator, MalformedEventError, OrderEvent, ReconnectPolicy
+from oms.contract.event_format import encode_event
 
 
 def _event(**overrides: object) -> dict[str, object]:

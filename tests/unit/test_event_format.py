@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oms.bus.event_format import (
+from oms.contract.event_format import (
     decimal_text,
     encode_event,
     event_json,

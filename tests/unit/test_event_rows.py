@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oms.bus.event_format import event_json
+from oms.contract.event_format import event_json
 from oms.domain.order_events import OrderEvent
 from oms.domain.values import ExecType, OrdStatus, RejectSource, Side
 from oms.engine.event_rows import event_body

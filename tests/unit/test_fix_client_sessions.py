@@ -20,6 +20,7 @@ from fix_gateway.client_application import (
     logon_problem,
     rewind_to,
 )
+from fix_gateway.client_reports import FixClientReports
 from fix_gateway.client_translate import SessionProfile
 from fix_gateway.translate_codes import FixVersion
 from oms.domain.order_inputs import OrderAccepted, SubmitOrder
@@ -125,7 +126,7 @@ def handlers() -> FakeHandlers:
 
 @pytest.fixture
 def sessions() -> ClientSessions:
-    return ClientSessions(PROFILES, FakePort())
+    return ClientSessions(PROFILES, FakePort(), FixClientReports())
 
 
 def test_the_owner_and_the_drop_copy_of_its_account_get_each_report(
@@ -169,7 +170,7 @@ def test_rows_are_handed_to_the_sender_after_commit_with_their_ids(
     sessions: ClientSessions, handlers: FakeHandlers
 ) -> None:
     port = FakePort()
-    sessions = ClientSessions(PROFILES, port)
+    sessions = ClientSessions(PROFILES, port, FixClientReports())
     batch = Batch(now=NOW)
     accept(handlers, batch, order("O4", "CLIENT1", "fix:CLIENT1"))
     sessions.owed(handlers, batch, None, 0)  # type: ignore[arg-type]
@@ -186,7 +187,7 @@ def test_a_logon_resumes_sending_and_records_the_inbound_watermark(
     sessions: ClientSessions, handlers: FakeHandlers
 ) -> None:
     port = FakePort()
-    sessions = ClientSessions(PROFILES, port)
+    sessions = ClientSessions(PROFILES, port, FixClientReports())
     batch = Batch(now=NOW)
     sessions.dispatch(handlers, batch,  # type: ignore[arg-type]
                       ClientSessionChanged("CLIENT1", True, next_target_seq=8))

@@ -51,27 +51,18 @@ class FakePort:
         self.applied.append(operation)
 
 
-class RecordingEngine:
-    """Records the statements of ``begin()`` blocks (the after-commit failure report)."""
+class RecordingStore:
+    """Records the operator command results written outside a batch."""
 
     def __init__(self) -> None:
-        self.statements: list[Any] = []
+        self.marked: list[tuple[int, str, datetime]] = []
 
-    def begin(self) -> Any:
-        engine = self
-
-        class Block:
-            def __enter__(self) -> Any:
-                return SimpleNamespace(execute=engine.statements.append)
-
-            def __exit__(self, *exc: object) -> None:
-                return None
-
-        return Block()
+    def mark_command_processed(self, command_id: int, result: str, at: datetime) -> None:
+        self.marked.append((command_id, result, at))
 
 
-def handlers(port: FakePort | None, engine: Any = None) -> Any:
-    return SimpleNamespace(ctx=SimpleNamespace(session_control=port, engine=engine))
+def handlers(port: FakePort | None, store: RecordingStore | None = None) -> Any:
+    return SimpleNamespace(ctx=SimpleNamespace(session_control=port, store=store))
 
 
 def command(kind: str, payload: dict[str, Any], command_id: int = 7) -> OperatorCommandReceived:
@@ -231,14 +222,11 @@ def test_an_operation_within_its_validity_is_applied() -> None:
 
 
 def test_an_operation_that_fails_after_the_commit_says_so_on_its_command_row() -> None:
-    engine = RecordingEngine()
+    store = RecordingStore()
     port = FakePort(failure=OSError("store not writable"))
-    batch, result = run(handlers(port, engine), command(
+    batch, result = run(handlers(port, store), command(
         "fix_set_next_sender", {"session": "venue:SIM", "seq": 5}, command_id=31))
     effects: list[Callable[[], None]] = batch.after_commit
     for effect in effects:
         effect()
-    [update] = engine.statements
-    values = update.compile().params
-    assert values["result"] == f"{result}; NOT CARRIED OUT: store not writable"
-    assert values["id_1"] == 31
+    assert store.marked == [(31, f"{result}; NOT CARRIED OUT: store not writable", NOW)]

@@ -97,6 +97,23 @@ def test_duplicate_exec_id_is_ignored_and_reported_as_duplicate() -> None:
     assert (order.cum_qty, order.version, order.seq) == (D(1000), version, 2)
 
 
+def test_a_venue_reusing_an_exec_id_for_a_different_fill_is_refused_for_an_operator() -> None:
+    """FIX promises ExecIDs unique per trading day only, and a venue restart may reuse them:
+    a fill under an applied ExecID with other LastQty/LastPx is no resend. It is neither
+    dropped as a duplicate (a fill would be lost) nor applied (it may be one): refused, with
+    both executions named, for an operator to check with the venue."""
+    order, venue = new_order(), Venue()
+    first = venue.trade(1000, "10")
+    assert order.apply(first, T0).applied
+    version = order.version
+    reused = order.apply(replace(first, last_qty=D(500), last_px=D("10.05")), T0)
+    assert reused.refused is not None and not reused.duplicate
+    assert "ExecID E1 reused" in reused.refused and "1000 @ 10" in reused.refused
+    assert "500 @ 10.05" in reused.refused
+    assert (order.cum_qty, order.version) == (D(1000), version)
+    assert order.apply(first, T0).duplicate  # the same fill again is still a plain resend
+
+
 def test_poss_dup_reports_are_applied_once_by_exec_id() -> None:
     order, venue = new_order(), Venue()
     fresh = venue.trade(1000, poss_dup=True)  # possibly a duplicate, but new to the OMS

@@ -10,11 +10,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oms.domain.values import OrdType, Side, TimeInForce
+from oms.engine.ports import (
+    VenueCancel,
+    VenueNewOrder,
+    VenueOrderRequest,
+    VenueReplace,
+    VenueStatusQuery,
+    send_to_venue,
+)
 from oms.engine.venue_outbound import (
     OutboundMessage,
     OutboundQueue,
@@ -27,13 +38,28 @@ WAIT_S = 10.0
 """How long a test waits for a thread to do what it must (it normally takes milliseconds)."""
 
 
+NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+
+
+def request(order_id: str, kind: str) -> VenueOrderRequest:
+    """A 10-lot buy's request of ``kind``, under the venue ClOrdID ``<kind>-<order_id>``."""
+    venue_id, ten = f"{kind}-{order_id}", Decimal(10)
+    if kind == "new":
+        return VenueNewOrder(venue_id, "ACC", "AAPL", Side.BUY, OrdType.LIMIT, ten,
+                             Decimal(190), None, TimeInForce.DAY, None, NOW)
+    if kind == "cancel":
+        return VenueCancel(venue_id, f"new-{order_id}", "ACC", "AAPL", Side.BUY, ten, None, NOW)
+    if kind == "replace":
+        return VenueReplace(venue_id, f"new-{order_id}", "ACC", "AAPL", Side.BUY, OrdType.LIMIT,
+                            ten, Decimal(191), None, TimeInForce.DAY, None, NOW)
+    return VenueStatusQuery(venue_id, "AAPL", Side.BUY)
+
+
 def message(order_id: str, kind: str, venue: str = "SIM",
             done: Callable[[bool], None] | None = None) -> OutboundMessage:
-    msg_type = {"new": "D", "cancel": "F", "replace": "G"}[kind]
-    body = {11: f"{kind}-{order_id}"}
     if done is None:
-        return OutboundMessage(venue, order_id, kind, msg_type, body)
-    return OutboundMessage(venue, order_id, kind, msg_type, body, done)
+        return OutboundMessage(venue, order_id, request(order_id, kind))
+    return OutboundMessage(venue, order_id, request(order_id, kind), done)
 
 
 def taken(queue: OutboundQueue) -> list[str]:
@@ -158,7 +184,8 @@ class Clock:
 
 
 class Wire:
-    """The venue sessions: records what was sent, per venue, and says who is up."""
+    """The venue port: records what was sent (by venue ClOrdID), per venue, and says who is
+    up."""
 
     def __init__(self, down: frozenset[str] = frozenset(), failing: str = "") -> None:
         self.sent: dict[str, list[str]] = {}
@@ -166,13 +193,28 @@ class Wire:
         self.failing = failing
         self._changed = threading.Condition()
 
-    def send(self, venue: str, msg_type: str, body: Mapping[int, str]) -> bool:
-        if body[11] == self.failing:
+    def _send(self, venue: str, sent: VenueOrderRequest) -> bool:
+        if sent.venue_cl_ord_id == self.failing:
             raise RuntimeError("the session raised")
         with self._changed:
-            self.sent.setdefault(venue, []).append(body[11])
+            self.sent.setdefault(venue, []).append(sent.venue_cl_ord_id)
             self._changed.notify_all()
         return venue not in self.down
+
+    def submit(self, venue: str, order: VenueNewOrder) -> bool:
+        return self._send(venue, order)
+
+    def cancel(self, venue: str, request: VenueCancel) -> bool:
+        return self._send(venue, request)
+
+    def replace(self, venue: str, request: VenueReplace) -> bool:
+        return self._send(venue, request)
+
+    def request_status(self, venue: str, query: VenueStatusQuery) -> bool:
+        return self._send(venue, query)
+
+    def rewind(self, venue: str, next_target_seq: int) -> None:
+        return None
 
     def is_logged_on(self, venue: str) -> bool:
         return venue not in self.down
@@ -299,3 +341,48 @@ def test_a_message_submitted_after_the_stop_is_reported_not_sent_at_once() -> No
     venue.stop(drain_s=1.0)
     venue.submit(reports.message("O1", "new"))
     assert reports.done == {"new-O1": False} and wire.of("SIM") == []
+
+
+class Methods:
+    """A venue port that says through which of its methods each request came."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def is_logged_on(self, venue: str) -> bool:
+        return True
+
+    def submit(self, venue: str, order: VenueNewOrder) -> bool:
+        self.calls.append(("submit", order.venue_cl_ord_id))
+        return True
+
+    def cancel(self, venue: str, request: VenueCancel) -> bool:
+        self.calls.append(("cancel", request.venue_cl_ord_id))
+        return True
+
+    def replace(self, venue: str, request: VenueReplace) -> bool:
+        self.calls.append(("replace", request.venue_cl_ord_id))
+        return True
+
+    def request_status(self, venue: str, query: VenueStatusQuery) -> bool:
+        self.calls.append(("request_status", query.venue_cl_ord_id))
+        return False
+
+    def rewind(self, venue: str, next_target_seq: int) -> None:
+        return None
+
+
+def test_each_request_goes_through_the_venue_ports_method_for_its_kind() -> None:
+    port = Methods()
+    answers = [send_to_venue(port, "SIM", request("O1", kind))
+               for kind in ("new", "replace", "cancel", "status")]
+    assert port.calls == [("submit", "new-O1"), ("replace", "replace-O1"),
+                          ("cancel", "cancel-O1"), ("request_status", "status-O1")]
+    assert answers == [True, True, True, False]  # what the session said, passed on
+
+
+def test_a_status_request_waits_behind_its_orders_queued_new_order_like_any_request() -> None:
+    queue = OutboundQueue()
+    for m in (message("O1", "new"), message("O1", "status"), message("O2", "cancel")):
+        queue.put(m)
+    assert taken(queue) == ["cancel O2", "new O1", "status O1"]

@@ -6,12 +6,13 @@ from __future__ import annotations
 import threading
 
 from fix_gateway.venue_application import venue_report_from_fields
-from fix_gateway.venue_rejects import SentMessages, message_name, reject_notice_from_fix
+from fix_gateway.venue_rejects import SentMessages, reject_notice_from_fix
 from oms.domain.order_inputs import RequestCancel, RequestReplace, VenueExecutionReport
 from oms.domain.orders import Order
 from oms.domain.values import ExecType, OrdStatus
 from oms.engine.inputs import RejectNotice, SentMessage
 from oms.engine.venue_quirks import request_confirmed
+from oms.engine.venue_reject_handling import message_name
 from tests.unit.test_order_state_machine_support import T0, D, Venue, new_order
 
 

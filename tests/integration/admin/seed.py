@@ -23,6 +23,7 @@ from oms.admin.queries.tables import (
     UNMATCHED,
     VENUE_REQUESTS,
 )
+from tests.support.order_snapshots import submitted_snapshot
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
 RESTING = "O9000001"
@@ -40,7 +41,7 @@ def _order(order_id: str, cl_ord_id: str, account: str, status: str, *, qty: str
            in_doubt: bool = False, symbol: str = "ZVZZT") -> dict[str, Any]:
     leaves = Decimal(0) if status in ("filled", "rejected", "canceled") else (
         Decimal(qty) - Decimal(cum))
-    return {
+    row: dict[str, Any] = {
         "order_id": order_id, "origin": f"amqp:{account}", "cl_ord_id": cl_ord_id,
         "orig_cl_ord_id": None, "account": account, "symbol": symbol, "side": side,
         "ord_type": "limit", "time_in_force": "day", "quantity": Decimal(qty),
@@ -50,6 +51,8 @@ def _order(order_id: str, cl_ord_id: str, account: str, status: str, *, qty: str
         "in_doubt": in_doubt, "seq": 2, "state": {}, "version": 1, "created_at": at,
         "updated_at": at,
     }
+    row["state"] = submitted_snapshot(row)
+    return row
 
 
 def _event(order_id: str, seq: int, exec_type: str, status: str, account: str, at: datetime,
