@@ -11,7 +11,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import URL, Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 ADVISORY_LOCK_NAMESPACE = 0x0A5
 
@@ -22,7 +23,8 @@ error the caller handles, instead of holding the core)."""
 CONNECTION_TIMEOUTS = {
     # A connection whose peer is gone (host down, network cut: a half-open TCP connection)
     # fails within about 30 s instead of hanging: keepalives probe an idle one, and
-    # tcp_user_timeout bounds how long sent data may stay unacknowledged.
+    # tcp_user_timeout bounds how long sent data may stay unacknowledged (and, once a probe
+    # is out, an idle one too). The server's end gets the same (SERVER_SIDE_TIMEOUTS).
     "connect_timeout": 5,
     "keepalives": 1,
     "keepalives_idle": 10,
@@ -30,18 +32,44 @@ CONNECTION_TIMEOUTS = {
     "keepalives_count": 3,
     "tcp_user_timeout": 30_000,
 }
+SERVER_SIDE_TIMEOUTS = {
+    "keepalives_idle": "tcp_keepalives_idle",
+    "keepalives_interval": "tcp_keepalives_interval",
+    "keepalives_count": "tcp_keepalives_count",
+    "tcp_user_timeout": "tcp_user_timeout",
+}
+"""The server's settings for its end of the connection, given the client's values: without
+them PostgreSQL keeps the session of a half-open connection (its open transaction, its locks,
+the gateway's advisory lock) for the kernel's keepalive time, 2 h 11 min by default."""
+
+
+def connection_timeouts(url: str | URL) -> dict[str, int]:
+    """``CONNECTION_TIMEOUTS``, each overridden by the URL's query parameter of the same name
+    (``...?tcp_user_timeout=10000``): a deployment, or a test, tunes them in the URL."""
+    query = make_url(url).query
+    return {name: int(str(query[name])) if name in query else default
+            for name, default in CONNECTION_TIMEOUTS.items()}
+
+
+def server_options(timeouts: dict[str, int], statement_timeout_s: float) -> str:
+    """The session settings sent at connection: the statement timeout, and the connection's
+    TCP timeouts for the server's end too."""
+    settings = [f"statement_timeout={int(statement_timeout_s * 1000)}"]
+    settings += [f"{server}={timeouts[client]}" for client, server in SERVER_SIDE_TIMEOUTS.items()]
+    return " ".join(f"-c {setting}" for setting in settings)
 
 
 def make_engine(url: str, *, pool_size: int = 5, application_name: str = "oms",
                 statement_timeout_s: float = STATEMENT_TIMEOUT_S) -> Engine:
+    timeouts = connection_timeouts(url)
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={
-            "application_name": application_name, **CONNECTION_TIMEOUTS,
-            "options": f"-c statement_timeout={int(statement_timeout_s * 1000)}",
+            "application_name": application_name, **timeouts,
+            "options": server_options(timeouts, statement_timeout_s),
         },
     )
 

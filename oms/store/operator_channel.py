@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from oms.engine.inputs import OperatorCommandReceived
 from oms.retry import RetryPolicy
-from oms.store.db import CONNECTION_TIMEOUTS
+from oms.store.db import STATEMENT_TIMEOUT_S, connection_timeouts, server_options
 from oms.store.models import OperatorAudit, OperatorCommand
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,12 @@ def mark_processed(conn: Connection, command_id: int, result: str, at: datetime)
 
 def libpq_conninfo(sqlalchemy_url: str) -> str:
     url = make_url(sqlalchemy_url)
-    parts = {
+    timeouts = connection_timeouts(sqlalchemy_url)
+    parts: dict[str, str | int | None] = {
         "host": url.host, "port": url.port, "user": url.username, "password": url.password,
-        "dbname": url.database,
+        "dbname": url.database, "options": server_options(timeouts, STATEMENT_TIMEOUT_S),
     }
-    parts.update(CONNECTION_TIMEOUTS)  # LISTEN idles for long: keepalives find a dead peer
+    parts.update(timeouts)  # LISTEN idles for long: keepalives find a dead peer (both ends)
     return psycopg.conninfo.make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
 
 
