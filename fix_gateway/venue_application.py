@@ -281,12 +281,20 @@ class VenueSender:
         return bool(fix.Session.sendToTarget(message, session_id))
 
     def rewind(self, venue: str, next_target_seq: int) -> None:
-        """Expect ``next_target_seq`` next and drop the connection: on logon quickfix asks the
-        venue to resend from there (messages received but never committed)."""
-        session = fix.Session.lookupSession(self._sessions[venue])
-        if session is not None:
-            session.setNextTargetMsgSeqNum(next_target_seq)
-            session.disconnect()
+        """Expect ``next_target_seq`` next, so that the venue resends from there (messages
+        received but never committed), without dropping the session: orders keep flowing.
+        A logged-on session is sent a TestRequest; the venue's Heartbeat comes with a higher
+        MsgSeqNum than expected, and quickfix answers that gap with a ResendRequest. A session
+        that is down asks for the resend at its next logon."""
+        session_id = self._sessions[venue]
+        session = fix.Session.lookupSession(session_id)
+        if session is None:
+            return
+        session.setNextTargetMsgSeqNum(next_target_seq)
+        if session.isLoggedOn():
+            probe = build_message(self._begin[venue], "1",
+                                  {112: f"rewind-{next_target_seq}-{time.time_ns()}"})
+            fix.Session.sendToTarget(probe, session_id)
 
     def sequence_numbers(self, venue: str) -> tuple[int, int]:
         session = fix.Session.lookupSession(self._sessions[venue])

@@ -64,25 +64,35 @@ class CommitFailures:
         self._metrics.commit_failures.inc()
         self._db.discard()
         log.error("batch of %d inputs not committed (%s): reloading state", len(items), exc)
-        self._handlers = None
+        handlers, self._handlers = self._handlers, None
+        if is_poison(exc):
+            self._reload_until_it_works(self._stop)
+            if self._handlers is not None:
+                items = self._isolate(items)
+            self._give_back(items, self._handlers)
+            return
+        # given back first, as they were before the reload waits for the database: they come
+        # back once it is, and the venues are rewound only then
+        self._give_back(items, None)
         self._reload_until_it_works(self._stop)
-        if is_poison(exc) and self._handlers is not None:
-            items = self._isolate(items)
-        if items:
-            self._give_back(items)
+        self._rewind(items, handlers)
 
-    def _give_back(self, items: list[object]) -> None:
-        venues: set[str] = set()
+    def _give_back(self, items: list[object], rewind_with: Handlers | None) -> None:
+        """Each input back to its source; sessions rewound too if ``rewind_with`` is given."""
         for item in items:
             if isinstance(item, StrategyCommand):
                 item.envelope.requeue()
             elif isinstance(item, OperatorCommandReceived):
                 item.give_back()  # taken up again once the database is back
-            elif isinstance(item, VenueMessage):
-                venues.add(item.venue)
-        if self._handlers is not None:
-            for venue in venues:
-                self._handlers.ctx.venue.rewind(venue, self._committed_seq.get(venue, 0) + 1)
+        if rewind_with is not None:
+            self._rewind(items, rewind_with)
+
+    def _rewind(self, items: list[object], handlers: Handlers | None) -> None:
+        """Venue and client sessions that delivered ``items`` resend them from their last
+        committed sequence number (duplicates are dropped by ExecID)."""
+        if handlers is not None:
+            for venue in {item.venue for item in items if isinstance(item, VenueMessage)}:
+                handlers.ctx.venue.rewind(venue, self._committed_seq.get(venue, 0) + 1)
         if self._clients is not None:
             self._clients.rewind(items)
 

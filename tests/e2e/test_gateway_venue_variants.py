@@ -125,7 +125,7 @@ def test_a_venue_that_drops_the_session_is_reconnected_and_reconciled(
     database_url: str, amqp_vhost: TestVhost, run_id: str, tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level("INFO", logger="oms.engine.handlers")
+    caplog.set_level("INFO", logger="oms.engine.venue_reports")
     with _stack(database_url, amqp_vhost, tmp_path, f"oms_test_{run_id}_drop:",
                 edit=_fast_reconnect, behaviours=Behaviours(disconnect_after_messages=3)) \
             as gateway, Strategy(amqp_vhost.url) as trader:

@@ -54,7 +54,7 @@ def acknowledged(desk: Desk, trader: Strategy, label: str) -> tuple[str, str, st
 def test_a_fill_at_a_price_of_10_to_the_21_is_refused_and_the_venue_trades_on(
     desk: Desk, trader: Strategy, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("INFO", logger="oms.engine.handlers")
+    caplog.set_level("INFO", logger="oms.engine.venue_reports")
     order, order_id, venue_id = acknowledged(desk, trader, "absurd")
     exec_id = desk.venue.fill(venue_id, "100", "1000000000000000000000")
     row = eventually(lambda: _unmatched(desk.db, exec_id))
@@ -74,7 +74,7 @@ def test_a_fill_at_a_price_of_10_to_the_21_is_refused_and_the_venue_trades_on(
 def test_an_exec_id_the_venue_uses_again_for_another_order_fills_that_order(
     desk: Desk, trader: Strategy, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("INFO", logger="oms.engine.handlers")
+    caplog.set_level("INFO", logger="oms.engine.venue_reports")
     first, first_id, first_venue_id = acknowledged(desk, trader, "exec-a")
     second, second_id, second_venue_id = acknowledged(desk, trader, "exec-b")
     reused = f"E-{cid('reused')}"
