@@ -80,6 +80,14 @@ class ReferencePrices:
         return self.prices.get(symbol)
 
 
+CORE_SLOW_S = 10.0
+"""A core that has not turned for this long is reported not alive and not ready."""
+CORE_STALL_LIMIT_S = 120.0
+"""A core stuck this long (a database call that never returns: PostgreSQL's host is up but the
+server says nothing, so no TCP timeout fires) ends the gateway, exit status 1. Far above
+``statement_timeout`` (30 s) and the TCP timeouts, below which a stuck call fails by itself."""
+
+
 class Gateway:
     def __init__(self, settings: Settings, *, redis_prefix: str | None = None,
                  name: str = "main", clock: Clock = utc_now) -> None:
@@ -109,6 +117,7 @@ class Gateway:
             capacity=f.engine.inbox_capacity, batch_max=f.engine.batch_max,
             metrics=self.metrics, on_outbox=self.relay.handoff,
             clients=self.clients.sessions, clock=clock, settle_together=ack_all,
+            after_failed_commit=self.relay.wake,
         )
         self.purge = RetentionPurge(self.engine, f.engine.client_requests_retention_days)
         self._context_parts: dict[str, Any] = {
@@ -125,6 +134,8 @@ class Gateway:
         self._threads: list[threading.Thread] = []
         self.health: HealthServer | None = None
         self.supervisor = ThreadSupervisor()
+        self.core_stall_limit_s = CORE_STALL_LIMIT_S
+        """How long the core may go without turning before the gateway gives up on it."""
         """Watches the critical threads: one that dies makes the gateway stop, exit 1."""
 
     def _handlers(self, state: CoreState) -> Handlers:
@@ -180,8 +191,18 @@ class Gateway:
         self.supervisor.after_start()
 
     def fatal_reason(self) -> str | None:
-        """Why this gateway must stop by itself (a critical thread died), or None."""
-        return self.supervisor.death()
+        """Why this gateway must stop by itself (a critical thread died, or the core has been
+        stuck longer than ``core_stall_limit_s``), or None."""
+        death = self.supervisor.death()
+        if death is None and self.core.ready.is_set() and self.core.heartbeat_ns:
+            stuck_s = self.core_heartbeat_age_s()
+            if stuck_s > self.core_stall_limit_s:
+                death = (f"the core has not turned for {stuck_s:.0f} s (a database call that "
+                         f"never returns: the server does not answer)")
+        return death
+
+    def core_heartbeat_age_s(self) -> float:
+        return (time.monotonic_ns() - self.core.heartbeat_ns) / 1e9
 
     def _start(self) -> None:
         f = self.settings.file
@@ -320,17 +341,19 @@ class Gateway:
         return False
 
     def _alive(self) -> tuple[bool, dict[str, object]]:
-        age_s = (time.monotonic_ns() - self.core.heartbeat_ns) / 1e9
+        age_s = self.core_heartbeat_age_s()
         death = self.fatal_reason()
-        return age_s < 10 and death is None, {"core_heartbeat_age_s": round(age_s, 3),
-                                              "fatal": death}
+        return age_s < CORE_SLOW_S and death is None, {"core_heartbeat_age_s": round(age_s, 3),
+                                                       "fatal": death}
 
     def _ready(self) -> tuple[bool, dict[str, object]]:
         venues = {v: self.sender.is_logged_on(v) for v in self.venue_keys}
         consuming = self.intake.is_consuming
         death = self.fatal_reason()
-        ok = self.core.ready.is_set() and consuming and all(venues.values()) and death is None
-        return ok, {"venues": venues, "amqp_consuming": consuming,
+        turning = self.core_heartbeat_age_s() < CORE_SLOW_S
+        ok = (self.core.ready.is_set() and consuming and all(venues.values()) and turning
+              and death is None)
+        return ok, {"venues": venues, "amqp_consuming": consuming, "core_turning": turning,
                     "reference_prices": self.references.available, "fatal": death}
 
     def stop(self) -> None:

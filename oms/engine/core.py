@@ -74,6 +74,7 @@ class Core(CommitFailures):
         on_outbox: Callable[[list[dict[str, Any]]], None] = lambda rows: None,
         clients: ClientSessions | None = None,
         settle_together: Callable[[Sequence[Envelope]], None] = ack_each,
+        after_failed_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self._inbox: queue.Queue[object] = queue.Queue(maxsize=capacity)
         self._batch_max = batch_max
@@ -84,6 +85,10 @@ class Core(CommitFailures):
         memory)."""
         self._handlers_factory = handlers_factory
         self._settle_together = settle_together
+        self._after_failed_commit = after_failed_commit
+        """Called once memory is reloaded after a commit that failed: its outcome may be
+        unknown (committed on the server, its answer lost), so its outbox rows may be in the
+        table without having been handed off: the relay reads the table before later rows."""
         """Acknowledges the strategy commands a batch applied, after its commit (the AMQP
         intake's ``ack_all``: one hop to its thread for them all)."""
         self._clients = clients
@@ -119,6 +124,7 @@ class Core(CommitFailures):
     # -- the core thread --------------------------------------------------------------------
 
     def reload(self) -> None:
+        self.heartbeat_ns = time.monotonic_ns()  # each attempt: a core retrying is turning
         state, self._committed_seq = self._db.load(self._clients, self._clock())
         self._handlers = self._handlers_factory(state)
         log.info("core state loaded: %d open orders", len(state.orders))

@@ -46,6 +46,7 @@ class CommitFailures:
     _stop: threading.Event
 
     _clock: Callable[[], datetime]
+    _after_failed_commit: Callable[[], None]
 
     # the core's methods this half calls
     _reload_until_it_works: Callable[[threading.Event], None]
@@ -75,6 +76,7 @@ class CommitFailures:
         # back once it is, and the venues are rewound only then
         self._give_back(items, None)
         self._reload_until_it_works(self._stop)
+        self._after_failed_commit()
         self._rewind(items, handlers)
 
     def _give_back(self, items: list[object], rewind_with: Handlers | None) -> None:
@@ -166,3 +168,4 @@ class CommitFailures:
         log.error("single input not committed (%s): reloading state", describe(exc))
         self._handlers = None
         self._reload_until_it_works(self._stop)
+        self._after_failed_commit()

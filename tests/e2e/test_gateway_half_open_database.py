@@ -142,6 +142,8 @@ def test_a_commit_whose_answer_is_lost_is_recorded_once_and_settled_with_the_ven
         lambda e: e["cl_ord_id"] == doubt and e["exec_type"] != "pending_new", timeout=SETTLE_S)
     assert (settled["exec_type"], settled["reject_source"]) == ("rejected", "venue")
     assert "unknown order" in settled["text"]
+    # the batch's event, committed but never handed to the relay, is not overtaken on the bus
+    assert [e["exec_type"] for e in trader.events_of(doubt)] == ["pending_new", "rejected"]
     assert recorded(db_engine, doubt) == [("rejected", ["pending_new", "rejected"])]
     assert still_running(gateway), gateway.fatal_reason()
 
@@ -162,3 +164,25 @@ def test_a_database_that_stops_answering_for_a_while_delays_the_order_and_loses_
     trader.wait_for(is_(during, "new"), timeout=SETTLE_S)
     assert recorded(db_engine, during) == [("new", ["pending_new", "new"])]
     assert still_running(gateway), gateway.fatal_reason()
+
+
+def test_a_database_silent_past_the_stall_limit_ends_the_gateway_for_its_supervisor(
+    desk: tuple[Gateway, HalfOpenPath, Strategy],
+) -> None:
+    """No TCP timeout fires on a silent server, and the core waits on it: a core that has not
+    turned for the stall limit (120 s; 3 s here) makes the gateway report not ready and stop,
+    exit status 1, so that its supervisor starts a fresh copy (which connects once the server
+    answers, bounded by connect_timeout)."""
+    gateway, path, trader = desk
+    trader.wait_for(is_(trade_once(trader, "before"), "new"))
+    gateway.core_stall_limit_s = 3.0
+
+    path.hang()
+    during = trade_once(trader, "during")
+    until("the gateway asking the silent server about the order",
+          lambda: path.holds(during.encode()))
+    until("the gateway giving up on its stuck core", lambda: gateway.fatal_reason() is not None)
+    reason = gateway.fatal_reason() or ""
+    assert "the core has not turned for" in reason, reason
+    ready, details = gateway._ready()
+    assert not ready and details["fatal"] == reason

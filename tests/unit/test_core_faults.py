@@ -123,6 +123,7 @@ class ScriptedHandlers:
         batch.watermarks[f"venue:{message.venue}"] = message.seq_num
         exec_id = message.fields[17]
         batch.executions.append({"exec_id": exec_id, "poison": message.fields.get(58) == "poison"})
+        batch.outbox.append({"exec_id": exec_id})
         if message.fields.get(58) == "boom":
             raise ValueError(f"report {exec_id} cannot be applied")
         self.applied.append(exec_id)
@@ -151,23 +152,27 @@ class Desk:
     core: Core
     thread: threading.Thread
     handlers: list[ScriptedHandlers]
+    relay: list[str]
 
 
 @pytest.fixture
 def desk() -> Iterator[Desk]:
     db, venue = FakeDatabase(), FakeVenue()
     made: list[ScriptedHandlers] = []
+    relay: list[str] = []
 
     def handlers(state: CoreState) -> Handlers:
         made.append(ScriptedHandlers(FakeContext(venue), state))
         return cast(Handlers, made[-1])
 
     core = Core(database=db, handlers_factory=handlers, capacity=100, batch_max=50,
-                metrics=GatewayMetrics(), clock=lambda: NOW)
+                metrics=GatewayMetrics(), clock=lambda: NOW,
+                on_outbox=lambda rows: relay.append(f"handoff {[r['exec_id'] for r in rows]}"),
+                after_failed_commit=lambda: relay.append("read the table"))
     thread = threading.Thread(target=core.run, args=(threading.Event(),), daemon=True)
     thread.start()
     assert core.ready.wait(WAIT_S)
-    yield Desk(db, venue, core, thread, made)
+    yield Desk(db, venue, core, thread, made, relay)
     core.put(Stop("test"))
     thread.join(WAIT_S)
     assert not thread.is_alive()
@@ -290,3 +295,19 @@ def test_a_failed_commit_reloads_memory_from_the_database(desk: Desk) -> None:
     desk.core.put(_report(1, "E1"))
     _eventually(lambda: desk.db.loads == loads + 1, "reloaded")
     assert len(desk.handlers) == loads + 1, "the handlers were not rebuilt on the new state"
+
+
+def test_after_a_failed_commit_the_relay_reads_the_table_before_later_events(
+    desk: Desk,
+) -> None:
+    """A failed commit's outcome may be unknown (committed, its answer lost): its events may
+    be in the outbox table without having been handed to the relay. The relay is told to read
+    the table before the next batch's events are handed to it, so none overtakes them."""
+    desk.core.put(_report(1, "E1"))
+    _eventually(lambda: desk.relay == ["handoff ['E1']"], "E1 handed off")
+    desk.db.fail_next(_lost_connection())
+    desk.core.put(_report(2, "E2"))
+    _eventually(lambda: "read the table" in desk.relay, "the relay told to read the table")
+    desk.core.put(_report(3, "E3"))
+    _eventually(lambda: len(desk.relay) == 3, "E3 handed off")
+    assert desk.relay == ["handoff ['E1']", "read the table", "handoff ['E3']"]
