@@ -86,9 +86,10 @@ class PositionDelta:
 
 _APPENDED = ("client_requests", "events", "outbox", "client_outbox", "client_outbox_sent",
              "executions", "venue_requests", "unmatched", "fix_messages", "kill_switches",
-             "breakers", "operator_results", "after_commit", "deliveries", "on_rollback")
-_KEYED = ("new_orders", "changed_orders", "venue_request_states", "venue_request_notes",
-          "watermarks")
+             "breakers", "operator_results", "after_commit", "deliveries")
+_KEYED = ("venue_request_states", "venue_request_notes", "watermarks")
+"""Small dicts (a few keys per input), copied at a mark; the order rows are journaled instead
+(``save_order``): copying them at every input would cost the square of the batch's size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class BatchMark:
     lists: dict[str, int]
     dicts: dict[str, dict[Any, Any]]
     positions: dict[tuple[str, str], PositionDelta]
+    saved_orders: int
 
 
 @dataclass(slots=True)
@@ -128,7 +130,10 @@ class Batch:
     """Strategy commands' envelopes (``ports.Envelope``) applied by this batch: acknowledged
     together after the commit and the other effects (the intake's ``ack_all``: one hop to the
     consumer's thread)."""
-    on_rollback: list[Callable[[], None]] = field(default_factory=list)
+    _saved: list[tuple[dict[str, dict[str, Any]], str, dict[str, Any] | None]] = field(
+        default_factory=list)
+    """Each ``save_order``: the dict it wrote, the order id, and the row it replaced (None: a
+    new key), so that ``rollback`` can take it back."""
 
     def mark(self) -> BatchMark:
         """Where the batch stands before an input: ``rollback`` takes back all that input
@@ -137,9 +142,16 @@ class Batch:
             lists={name: len(getattr(self, name)) for name in _APPENDED},
             dicts={name: dict(getattr(self, name)) for name in _KEYED},
             positions={k: dataclasses.replace(d) for k, d in self.positions.items()},
+            saved_orders=len(self._saved),
         )
 
     def rollback(self, mark: BatchMark) -> None:
+        while len(self._saved) > mark.saved_orders:
+            target, order_id, replaced = self._saved.pop()
+            if replaced is None:
+                del target[order_id]
+            else:
+                target[order_id] = replaced
         for name, length in mark.lists.items():
             del getattr(self, name)[length:]
         for name, saved in mark.dicts.items():
@@ -158,10 +170,10 @@ class Batch:
     def save_order(self, row: dict[str, Any], *, is_new: bool) -> None:
         """``row`` carries the version it was read at; a new order is inserted at version 1."""
         order_id = row["order_id"]
-        if is_new or order_id in self.new_orders:
-            self.new_orders[order_id] = row
-        else:
-            self.changed_orders[order_id] = row
+        target = self.new_orders if is_new or order_id in self.new_orders else (
+            self.changed_orders)
+        self._saved.append((target, order_id, target.get(order_id)))
+        target[order_id] = row
 
     def is_empty(self) -> bool:
         return not (

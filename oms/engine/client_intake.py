@@ -95,13 +95,7 @@ def client_request(h: Handlers, batch: Batch, request: ClientRequest,
                            f"duplicate cl_ord_id {request.cl_ord_id!r}: already used")
         _settle(batch, delivery)  # a redelivery already recorded: no new event
         return
-    day = requests.day_of(request.origin, batch.now)
-    requests.hold(request, Recorded(day, None))
-    row: dict[str, Any] = {
-        "origin": request.origin, "cl_ord_id": request.cl_ord_id, "kind": _kind(request),
-        "order_id": None, "received_at": batch.now, "trading_day": day,
-    }
-    batch.client_requests.append(row)
+    row = record_request(h, batch, request)
     denial = _entitlement(h, request)
     if denial is not None:
         reject_request(h, batch, request, RejectSource.ENTITLEMENT, denial)
@@ -117,8 +111,21 @@ def client_request(h: Handlers, batch: Batch, request: ClientRequest,
             order_requests.cancel(h, batch, order, request)
         else:
             order_requests.replace(h, batch, order, request)
-    requests.hold(request, Recorded(day, row["order_id"]))
+    requests.hold(request, Recorded(row["trading_day"], row["order_id"]))
     _settle(batch, delivery)
+
+
+def record_request(h: Handlers, batch: Batch, request: ClientRequest) -> dict[str, Any]:
+    """Record ``request`` under its ClOrdID (its ``client_requests`` row, in ``batch``): a
+    resend of it is a duplicate from now on. The row's ``order_id`` is filled in once known."""
+    day = h.requests.day_of(request.origin, batch.now)
+    h.requests.hold(request, Recorded(day, None))
+    row: dict[str, Any] = {
+        "origin": request.origin, "cl_ord_id": request.cl_ord_id, "kind": _kind(request),
+        "order_id": None, "received_at": batch.now, "trading_day": day,
+    }
+    batch.client_requests.append(row)
+    return row
 
 
 def _kind(request: ClientRequest) -> str:

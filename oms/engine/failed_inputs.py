@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-from oms.domain.requests import CancelRequest, ClientRequest, ReplaceRequest
+from oms.domain.requests import ClientRequest
 from oms.domain.values import RejectSource
 from oms.engine.batch import Batch
+from oms.engine.client_intake import record_request
+from oms.engine.client_sessions import WATERMARK_PREFIX
 from oms.engine.inputs import ClientFixRequest, OperatorCommandReceived, VenueMessage
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ def answer_failed_input(handlers: Handlers, batch: Batch, item: object, reason: 
     """Answer ``item`` in ``batch`` as an input that changed nothing, with ``reason``."""
     request = _request_of(item)
     if isinstance(item, ClientFixRequest):
-        batch.watermarks[f"client:{item.session}"] = item.seq_num
+        batch.watermarks[WATERMARK_PREFIX + item.session] = item.seq_num
     if request is not None:
         _refuse_request(handlers, batch, request, reason)
     elif isinstance(item, VenueMessage):
@@ -84,19 +86,7 @@ def _request_of(item: object) -> ClientRequest | None:
 
 def _refuse_request(handlers: Handlers, batch: Batch, request: ClientRequest,
                     reason: str) -> None:
-    scope = handlers.ctx.cl_ord_id_scopes.of(request.origin)
-    batch.client_requests.append({
-        "origin": request.origin, "cl_ord_id": request.cl_ord_id, "kind": _kind(request),
-        "order_id": None, "received_at": batch.now, "trading_day": scope.day_of(batch.now),
-    })
+    record_request(handlers, batch, request)
     handlers.reject_request(batch, request, RejectSource.VALIDATION,
                             f"{INTERNAL_ERROR}: the OMS could not process this request and "
                             f"changed nothing ({reason})")
-
-
-def _kind(request: ClientRequest) -> str:
-    if isinstance(request, CancelRequest) or getattr(request, "kind", "") == "cancel":
-        return "cancel"
-    if isinstance(request, ReplaceRequest) or getattr(request, "kind", "") == "replace":
-        return "replace"
-    return "new"

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from oms.domain.requests import NewOrderRequest
 from oms.domain.values import OrdType, RejectSource, Side, TimeInForce
 from oms.engine.batch import Batch
+from oms.engine.client_intake import RecordedRequests
 from oms.engine.core import Core
 from oms.engine.handlers import Handlers
 from oms.engine.ids import IdAllocator
@@ -114,6 +115,7 @@ class ScriptedHandlers:
     def __init__(self, ctx: FakeContext, state: CoreState) -> None:
         self.ctx = ctx
         self.state = state
+        self.requests = RecordedRequests(ctx.cl_ord_id_scopes)
         self.applied: list[str] = []
 
     def begin(self, batch: Batch, items: list[object], conn: Any = None) -> None:
