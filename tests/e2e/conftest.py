@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from oms.store.db import upgrade
 from tests.support.isolation import TestDatabase, TestVhost, engine_of, migrated
-from tests.support.stack import Strategy, running_stack, test_settings
+from tests.support.private_postgres import PrivatePostgres
+from tests.support.stack import Strategy, free_port, running_stack, test_settings
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +50,15 @@ def trader(stack: object, amqp_vhost: TestVhost) -> Iterator[Strategy]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL of the test's own, at the newest schema, that the test may stop."""
+    server = PrivatePostgres(free_port())
+    server.create()
+    upgrade(server.url)
+    try:
+        yield server
+    finally:
+        server.destroy()

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 
-from oms.admin.queries.tables import UNMATCHED, VENUE_REQUESTS
 from oms.domain.orders import Order
 from tests.support.events import cid, is_
 from tests.support.isolation import TestVhost
-from tests.support.scripted_desk import Desk, scripted_desk
+from tests.support.scripted_desk import Desk, resting_buy, scripted_desk, unmatched_report
 from tests.support.stack import Strategy
 from tests.support.waits import eventually
 
@@ -43,22 +42,6 @@ def desk(database_url: str, amqp_vhost: TestVhost, run_id: str,
 def trader(desk: Desk) -> Iterator[Strategy]:
     with Strategy(desk.amqp_url) as strategy:
         yield strategy
-
-
-def resting(desk: Desk, trader: Strategy, label: str) -> tuple[str, str]:
-    """A resting buy of 100: (its cl_ord_id, our ClOrdID at the venue)."""
-    order = cid(label)
-    trader.new_order("DEMO1", order, "ZVZZT", "buy", "100", "9.50")
-    order_id = trader.wait_for(is_(order, "new"))["order_id"]
-    with desk.db.connect() as conn:
-        venue_id = conn.execute(select(VENUE_REQUESTS.c.venue_cl_ord_id).where(
-            VENUE_REQUESTS.c.order_id == order_id)).scalar_one()
-    return order, venue_id
-
-
-def unmatched(db: Engine, exec_id: str) -> Any:
-    with db.connect() as conn:
-        return conn.execute(select(UNMATCHED).where(UNMATCHED.c.exec_id == exec_id)).first()
 
 
 @pytest.fixture
@@ -91,8 +74,8 @@ def refused_rows(db_engine: Engine) -> Iterator[None]:
 def test_a_report_the_state_machine_raises_on_is_kept_for_an_operator_and_the_rest_fills(
     desk: Desk, trader: Strategy, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    broken, broken_venue_id = resting(desk, trader, "sm-raises")
-    other, other_venue_id = resting(desk, trader, "sm-other")
+    broken, _, broken_venue_id = resting_buy(desk, trader, "sm-raises")
+    other, _, other_venue_id = resting_buy(desk, trader, "sm-other")
     applying = Order.apply
 
     def raising(order: Order, value: Any, now: Any) -> Any:
@@ -104,27 +87,27 @@ def test_a_report_the_state_machine_raises_on_is_kept_for_an_operator_and_the_re
     desk.venue.fill(broken_venue_id, "100", "9.50", exec_id="BROKEN-1")
     desk.venue.fill(other_venue_id, "100", "9.50")
     assert Decimal(trader.wait_for(is_(other, "fill"))["cum_qty"]) == 100
-    kept = eventually(lambda: unmatched(desk.db, "BROKEN-1"))
+    kept = eventually(lambda: unmatched_report(desk.db, "BROKEN-1"))
     assert kept.reason.startswith("internal error: ZeroDivisionError"), kept.reason
     assert [e["exec_type"] for e in trader.events_of(broken)] == ["pending_new", "new"]
     monkeypatch.setattr(Order, "apply", applying)
-    after, _ = resting(desk, trader, "sm-after")  # the venue was never cut off
+    after, _, _ = resting_buy(desk, trader, "sm-after")  # the venue was never cut off
     assert after and desk.gateway.sender.is_logged_on("SIM")
 
 
 def test_a_commit_refused_under_one_fill_commits_the_others_and_quarantines_that_one(
     desk: Desk, trader: Strategy, refused_rows: None,
 ) -> None:
-    first, first_venue_id = resting(desk, trader, "refused-fill-a")
-    second, second_venue_id = resting(desk, trader, "refused-fill-b")
+    first, _, first_venue_id = resting_buy(desk, trader, "refused-fill-a")
+    second, _, second_venue_id = resting_buy(desk, trader, "refused-fill-b")
     desk.venue.fill(first_venue_id, "100", "9.50", exec_id="POISON-1")
     desk.venue.fill(second_venue_id, "100", "9.50")
     assert Decimal(trader.wait_for(is_(second, "fill"))["cum_qty"]) == 100
-    kept = eventually(lambda: unmatched(desk.db, "POISON-1"))
+    kept = eventually(lambda: unmatched_report(desk.db, "POISON-1"))
     assert "internal error" in kept.reason and "refused by the test" in kept.reason
     assert [e["exec_type"] for e in trader.events_of(first)] == ["pending_new", "new"]
     assert desk.gateway.sender.is_logged_on("SIM"), "the venue was cut off for one report"
-    after, _ = resting(desk, trader, "refused-after")
+    after, _, _ = resting_buy(desk, trader, "refused-after")
     assert after
 
 
@@ -143,12 +126,12 @@ def test_a_command_whose_order_the_database_refuses_is_rejected_and_dead_lettere
 def test_a_fill_reusing_an_exec_id_of_the_same_order_is_kept_for_an_operator(
     desk: Desk, trader: Strategy,
 ) -> None:
-    order, venue_id = resting(desk, trader, "reuse-same")
+    order, _, venue_id = resting_buy(desk, trader, "reuse-same")
     reused = f"R-{cid('exec')}"
     desk.venue.fill(venue_id, "40", "9.50", exec_id=reused)
     assert Decimal(trader.wait_for(is_(order, "partial_fill"))["cum_qty"]) == 40
     desk.venue.fill(venue_id, "60", "9.45", exec_id=reused)  # e.g. after a venue restart
-    kept = eventually(lambda: unmatched(desk.db, reused))
+    kept = eventually(lambda: unmatched_report(desk.db, reused))
     assert f"ExecID {reused} reused" in kept.reason and "40 @ 9.50" in kept.reason
     assert "60 @ 9.45" in kept.reason
     assert desk.gateway.sender.is_logged_on("SIM")

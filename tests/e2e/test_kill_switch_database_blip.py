@@ -23,29 +23,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from oms.store.db import upgrade
 from oms.store.operator_channel import issue_command
 from tests.support.events import cid, is_
 from tests.support.isolation import TestVhost
 from tests.support.private_postgres import PrivatePostgres
-from tests.support.stack import Strategy, free_port, running_stack, test_settings
+from tests.support.stack import Strategy, running_stack, test_settings
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not PrivatePostgres.available(), reason="PostgreSQL 15 binaries absent"),
 ]
 
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres(free_port())
-    server.create()
-    upgrade(server.url)
-    try:
-        yield server
-    finally:
-        server.destroy()
 
 
 @pytest.fixture

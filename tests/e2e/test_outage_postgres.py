@@ -5,33 +5,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from oms.store.db import upgrade
 from tests.support.isolation import TestVhost
 from tests.support.private_postgres import PrivatePostgres
-from tests.support.stack import Strategy, free_port, running_stack, test_settings
+from tests.support.stack import Strategy, running_stack, test_settings
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not PrivatePostgres.available(), reason="PostgreSQL 15 binaries absent"),
 ]
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres(free_port())
-    server.create()
-    upgrade(server.url)
-    try:
-        yield server
-    finally:
-        server.destroy()
 
 
 def _orders(url: str) -> dict[str, Any]:

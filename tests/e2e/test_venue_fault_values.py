@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from oms.admin.queries.tables import ORDERS, UNMATCHED, VENUE_REQUESTS
+from oms.admin.queries.tables import ORDERS
 from oms.store.models import Execution
 from tests.support.events import cid, is_
 from tests.support.isolation import TestVhost
-from tests.support.scripted_desk import Desk, scripted_desk
+from tests.support.scripted_desk import Desk, resting_buy, scripted_desk, unmatched_report
 from tests.support.stack import Strategy
 from tests.support.waits import eventually
 
@@ -40,31 +40,20 @@ def trader(desk: Desk) -> Iterator[Strategy]:
         yield strategy
 
 
-def acknowledged(desk: Desk, trader: Strategy, label: str) -> tuple[str, str, str]:
-    """A resting order: (its cl_ord_id, order_id, our ClOrdID at the venue)."""
-    order = cid(label)
-    trader.new_order("DEMO1", order, "ZVZZT", "buy", "100", "9.50")
-    order_id = trader.wait_for(is_(order, "new"))["order_id"]
-    with desk.db.connect() as conn:
-        venue_id = conn.execute(select(VENUE_REQUESTS.c.venue_cl_ord_id).where(
-            VENUE_REQUESTS.c.order_id == order_id)).scalar_one()
-    return order, order_id, venue_id
-
-
 def test_a_fill_at_a_price_of_10_to_the_21_is_refused_and_the_venue_trades_on(
     desk: Desk, trader: Strategy, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="oms.engine.venue_reports")
-    order, order_id, venue_id = acknowledged(desk, trader, "absurd")
+    order, order_id, venue_id = resting_buy(desk, trader, "absurd")
     exec_id = desk.venue.fill(venue_id, "100", "1000000000000000000000")
-    row = eventually(lambda: _unmatched(desk.db, exec_id))
+    row = eventually(lambda: unmatched_report(desk.db, exec_id))
     assert row.reason.startswith("cannot translate: tag 31: 1000000000000000000000 is out of"
                                  " range"), row.reason
     with desk.db.connect() as conn:
         status = conn.execute(select(ORDERS.c.status, ORDERS.c.cum_qty)
                               .where(ORDERS.c.order_id == order_id)).one()
     assert (status.status.value, status.cum_qty) == ("new", 0)
-    after, _, _ = acknowledged(desk, trader, "after-absurd")  # the session was never cut off
+    after, _, _ = resting_buy(desk, trader, "after-absurd")  # the session was never cut off
     assert "venue SIM logged out" not in caplog.text
     assert desk.gateway.sender.is_logged_on("SIM")
     assert [e["exec_type"] for e in trader.events_of(order)] == ["pending_new", "new"]
@@ -75,8 +64,8 @@ def test_an_exec_id_the_venue_uses_again_for_another_order_fills_that_order(
     desk: Desk, trader: Strategy, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="oms.engine.venue_reports")
-    first, first_id, first_venue_id = acknowledged(desk, trader, "exec-a")
-    second, second_id, second_venue_id = acknowledged(desk, trader, "exec-b")
+    first, first_id, first_venue_id = resting_buy(desk, trader, "exec-a")
+    second, second_id, second_venue_id = resting_buy(desk, trader, "exec-b")
     reused = f"E-{cid('reused')}"
     desk.venue.fill(first_venue_id, "100", "9.50", exec_id=reused)
     assert Decimal(trader.wait_for(is_(first, "fill"))["last_px"]) == Decimal("9.50")
@@ -88,8 +77,3 @@ def test_an_exec_id_the_venue_uses_again_for_another_order_fills_that_order(
             EXECUTIONS.c.venue == "SIM", EXECUTIONS.c.exec_id == reused)).scalars())
     assert owners == {first_id, second_id}
     assert "venue SIM logged out" not in caplog.text
-
-
-def _unmatched(db: Engine, exec_id: str) -> object:
-    with db.connect() as conn:
-        return conn.execute(select(UNMATCHED).where(UNMATCHED.c.exec_id == exec_id)).first()

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from oms.admin.queries.tables import UNMATCHED, VENUE_REQUESTS
+from tests.support.events import cid, is_
 from tests.support.scripted_venue import ScriptedVenue
-from tests.support.stack import test_settings
+from tests.support.stack import Strategy, test_settings
 
 
 @dataclass
@@ -47,3 +49,21 @@ def scripted_desk(*, version: str, database_url: str, amqp_url: str, data_dir: P
         gateway.stop()
         venue.stop()
     assert venue.errors == [], venue.errors  # every message the gateway sent was well formed
+
+
+def resting_buy(desk: Desk, trader: Strategy, label: str) -> tuple[str, str, str]:
+    """A buy of 100 ZVZZT at 9.50 acknowledged by the scripted venue, where it rests: its
+    cl_ord_id, its order id, and our ClOrdID at the venue."""
+    order = cid(label)
+    trader.new_order("DEMO1", order, "ZVZZT", "buy", "100", "9.50")
+    order_id = trader.wait_for(is_(order, "new"))["order_id"]
+    with desk.db.connect() as conn:
+        venue_id = conn.execute(select(VENUE_REQUESTS.c.venue_cl_ord_id).where(
+            VENUE_REQUESTS.c.order_id == order_id)).scalar_one()
+    return order, order_id, venue_id
+
+
+def unmatched_report(db: Engine, exec_id: str) -> Any:
+    """The unmatched report (Exceptions page) kept for ``exec_id``, or None."""
+    with db.connect() as conn:
+        return conn.execute(select(UNMATCHED).where(UNMATCHED.c.exec_id == exec_id)).first()
