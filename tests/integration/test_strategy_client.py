@@ -16,12 +16,12 @@ from oms.client import (
     CommandNotDeliveredError,
     OmsClientError,
     OmsUnavailableError,
-    OrderEvent,
     ReconnectPolicy,
     StrategyClient,
 )
 from oms.contract.event_format import encode_event, event_routing_key
 from tests.integration.conftest import Broker
+from tests.support.events import first_events
 
 pytestmark = pytest.mark.integration
 
@@ -65,13 +65,6 @@ def publish_event(broker: Broker, account: str, **fields: Any) -> str:
     return event_id
 
 
-def poll_until(c: StrategyClient, count: int, timeout: float = 15.0) -> list[OrderEvent]:
-    got: list[OrderEvent] = []
-    for event in c.events(idle_timeout=timeout):
-        got.append(event)
-        if len(got) >= count:
-            break
-    return got
 
 
 def test_a_submit_is_published_as_the_contract_says(
@@ -140,12 +133,12 @@ def test_after_the_broker_closes_the_connection_a_durable_queue_misses_nothing(
     queue = f"strategy-{uuid.uuid4().hex[:8]}"
     c = client(clients, topology.url, "DEMO1", queue=queue)
     first = publish_event(topology, "DEMO1")
-    assert [e.event_id for e in poll_until(c, 1)] == [first]
+    assert [e.event_id for e in first_events(c, 1)] == [first]
     topology.close_client_connections()
     while_down = publish_event(topology, "DEMO1")
     # the next call notices, reconnects, resubscribes and carries on
     c.submit("DEMO1", "AAPL", "buy", 1)
-    assert [e.event_id for e in poll_until(c, 1)] == [while_down]
+    assert [e.event_id for e in first_events(c, 1)] == [while_down]
     assert c.reconnects == 1 and c.queue == queue
     c.close()
     with topology.connect() as connection:
@@ -161,7 +154,7 @@ def test_an_unacknowledged_event_is_redelivered_and_then_dropped_as_a_duplicate(
     assert [e.event_id for e in c.poll(timeout=5.0)] == [first]  # handed out, not yet acked
     topology.close_client_connections()
     second = publish_event(topology, "DEMO1")
-    assert [e.event_id for e in poll_until(c, 1)] == [second]
+    assert [e.event_id for e in first_events(c, 1)] == [second]
     assert c.dedup.duplicates == 1  # ``first`` came back (redelivered) and was dropped
     c.close()
     with topology.connect() as connection:

@@ -13,9 +13,10 @@ import pika
 import pytest
 
 from oms.bus.topology import EVENTS_EXCHANGE, declare_topology_at
-from oms.client import OrderEvent, ReconnectPolicy, SequenceGap, StrategyClient
+from oms.client import ReconnectPolicy, SequenceGap, StrategyClient
 from oms.contract.event_format import encode_event, event_routing_key
 from tests.integration.conftest import Broker
+from tests.support.events import first_events
 
 pytestmark = pytest.mark.integration
 
@@ -64,13 +65,6 @@ def publish(broker: Broker, *events: tuple[str, int], ids: dict[tuple[str, int],
         connection.close()
 
 
-def read(c: StrategyClient, count: int, timeout: float = 15.0) -> list[OrderEvent]:
-    got: list[OrderEvent] = []
-    for event in c.events(idle_timeout=timeout):
-        got.append(event)
-        if len(got) >= count:
-            break
-    return got
 
 
 def test_events_that_arrive_out_of_order_and_repeated_are_handed_out_in_seq_order_once(
@@ -80,7 +74,7 @@ def test_events_that_arrive_out_of_order_and_repeated_are_handed_out_in_seq_orde
     ids: dict[tuple[str, int], str] = {}
     publish(topology, ("O1", 1), ("O1", 3), ("O2", 2), ("O1", 3), ("O2", 1), ("O1", 2),
             ("O1", 4), ids=ids)
-    events = read(c, 6)
+    events = first_events(c, 6)
     assert [(e.order_id, e.seq) for e in events if e.order_id == "O1"] == [
         ("O1", 1), ("O1", 2), ("O1", 3), ("O1", 4)]
     assert all(e.gap is None and not e.late for e in events if e.order_id == "O1")
@@ -95,13 +89,13 @@ def test_an_event_past_a_hole_that_stays_open_comes_out_after_the_timeout_with_t
     c = client(clients, topology.url, gap_timeout_s=0.5)
     ids: dict[tuple[str, int], str] = {}
     publish(topology, ("O1", 1), ("O1", 4), ids=ids)
-    first, after_the_gap = read(c, 2)
+    first, after_the_gap = first_events(c, 2)
     assert (first.seq, first.gap) == (1, None)
     assert (after_the_gap.seq, after_the_gap.gap) == (4, SequenceGap("O1", 2, 3))
     assert c.gaps == 1
     assert any("order O1: seq 2..3 missing" in r.getMessage() for r in caplog.records)
     publish(topology, ("O1", 2), ids=ids)
-    [late] = read(c, 1)
+    [late] = first_events(c, 1)
     assert (late.seq, late.late, c.late_events) == (2, True, 1)
 
 
@@ -112,11 +106,11 @@ def test_an_event_held_for_its_order_is_not_acknowledged_and_comes_back_to_a_new
     first_client = client(clients, topology.url, queue=queue, gap_timeout_s=60)
     ids: dict[tuple[str, int], str] = {}
     publish(topology, ("O1", 1), ("O1", 3), ids=ids)
-    assert [e.seq for e in read(first_client, 1)] == [1]
+    assert [e.seq for e in first_events(first_client, 1)] == [1]
     assert first_client.poll(timeout=0.5) == []  # seq 3 is held, waiting for seq 2
     first_client.close()  # acknowledges seq 1 only
     second_client = client(clients, topology.url, queue=queue)
-    [again] = read(second_client, 1)
+    [again] = first_events(second_client, 1)
     assert (again.seq, again.event_id) == (3, ids[("O1", 3)])
     second_client.close()
     with topology.connect() as connection:
