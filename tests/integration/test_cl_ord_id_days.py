@@ -11,9 +11,8 @@ strategy commands come through RabbitMQ. What a FIX client is owed is read from
 from __future__ import annotations
 
 import threading
-import tomllib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -25,34 +24,23 @@ from sqlalchemy import Connection, Engine, text
 
 from fix_gateway.client_reports import FixClientReports
 from fix_gateway.translate_codes import FixVersion
-from fix_gateway.venue_application import venue_report_from_fields
 from oms.bus.intake_consumer import IntakeConsumer, to_core
 from oms.bus.topology import declare_topology_at
 from oms.domain.requests import CancelRequest, NewOrderRequest
 from oms.domain.values import OrdType, Side, TimeInForce
 from oms.engine.batch import Batch
-from oms.engine.client_sessions import ClientProfile, ClientSessions, OwedMessage
+from oms.engine.client_sessions import ClientProfile, ClientSessions
 from oms.engine.core import Core
 from oms.engine.handlers import Context, Handlers
-from oms.engine.ids import IdAllocator
 from oms.engine.inputs import ClientFixRequest, ClientStatusRequest
-from oms.engine.ports import (
-    VenueCancel,
-    VenueNewOrder,
-    VenueOrderRequest,
-    VenueReplace,
-    VenueStatusQuery,
-)
 from oms.engine.replays import RequestKey
-from oms.engine.risk_setup import account_limits, instruments
 from oms.engine.state import CoreState
 from oms.engine.trading_days import EVERY_DAY, ClOrdIdScopes
 from oms.metrics import GatewayMetrics
-from oms.settings import SettingsFile
 from oms.store import order_repository as repo
-from oms.store.order_store import RECORDED_REQUESTS, DatabaseOrderStore, recorded_requests
+from oms.store.order_store import RECORDED_REQUESTS, recorded_requests
 from tests.integration.conftest import Broker, wait_until
-from tests.support.stack import DEFAULT_CONFIG
+from tests.support.core_desk import LoggedOnClients, PlayedVenue, core_context
 
 pytestmark = pytest.mark.integration
 
@@ -76,78 +64,8 @@ class Clock:
         return self.now
 
 
-class LoggedOnVenue:
-    """The venue port: SIM is always logged on; what would go to the venue is kept."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, VenueOrderRequest]] = []
-
-    def is_logged_on(self, venue: str) -> bool:
-        return True
-
-    def submit(self, venue: str, order: VenueNewOrder) -> bool:
-        self.sent.append((venue, order))
-        return True
-
-    def cancel(self, venue: str, request: VenueCancel) -> bool:
-        self.sent.append((venue, request))
-        return True
-
-    def replace(self, venue: str, request: VenueReplace) -> bool:
-        self.sent.append((venue, request))
-        return True
-
-    def request_status(self, venue: str, query: VenueStatusQuery) -> bool:
-        self.sent.append((venue, query))
-        return True
-
-    def rewind(self, venue: str, next_target_seq: int) -> None:
-        return None
-
-
-class LoggedOnClients:
-    """The FIX client port: every session is logged on; owed messages are kept."""
-
-    def __init__(self) -> None:
-        self.delivered: list[OwedMessage] = []
-
-    def is_logged_on(self, session: str) -> bool:
-        return True
-
-    def deliver(self, messages: Sequence[OwedMessage]) -> None:
-        self.delivered += messages
-
-    def replace_all(self, messages: Sequence[OwedMessage]) -> None:
-        self.delivered = list(messages)
-
-    def resume(self, session: str) -> None:
-        return None
-
-    def pause(self, session: str) -> None:
-        return None
-
-    def take_sent(self) -> list[int]:
-        return []
-
-    def rewind(self, session: str, next_target_seq: int) -> None:
-        return None
-
-
-def context(engine: Engine, clock: Clock, venue: LoggedOnVenue) -> Context:
-    f = SettingsFile.model_validate(tomllib.loads(DEFAULT_CONFIG.read_text()))
-    defaults, per_account = account_limits(f)
-    accounts = frozenset(a.name for a in f.accounts)
-    store = DatabaseOrderStore(engine)
-    return Context(
-        store=store, instruments=instruments(f), file_default_limits=defaults,
-        file_account_limits=per_account, user_accounts=lambda user: accounts,
-        default_user="guest", known_accounts=accounts, venue_begin_strings={"SIM": "FIX.4.4"},
-        venue=venue, reference_price=lambda symbol: (Decimal("190.00"), clock()),
-        translate=venue_report_from_fields,
-        order_ids=IdAllocator("O", store.reserve_order_ids),
-        venue_ids=IdAllocator("V", store.reserve_venue_ids),
-        cl_ord_id_scopes=SCOPES,
-    )
+def context(engine: Engine, clock: Clock, venue: PlayedVenue) -> Context:
+    return core_context(engine, venue, clock, cl_ord_id_scopes=SCOPES)
 
 
 @dataclass
@@ -157,7 +75,7 @@ class Desk:
     core: Core
     clock: Clock
     engine: Engine
-    venue: LoggedOnVenue
+    venue: PlayedVenue
     seq: int = 0
 
     def fix(self, session: str, command: Any, *, poss_dup: bool = False) -> None:
@@ -209,7 +127,7 @@ class Desk:
 
 @pytest.fixture(scope="module")
 def desk(db_engine: Engine) -> Iterator[Desk]:
-    clock, venue = Clock(), LoggedOnVenue()
+    clock, venue = Clock(), PlayedVenue()
     ctx = context(db_engine, clock, venue)
 
     def handlers(state: CoreState) -> Handlers:
@@ -389,7 +307,7 @@ def test_a_batch_looks_up_its_requests_in_one_statement_whatever_their_scopes(
     db_engine: Engine,
 ) -> None:
     clock = Clock(datetime(2026, 3, 25, 15, 0, tzinfo=UTC))
-    handlers = Handlers(context(db_engine, clock, LoggedOnVenue()), CoreState())
+    handlers = Handlers(context(db_engine, clock, PlayedVenue()), CoreState())
     used = cid("used")
     with db_engine.begin() as conn:
         for origin, day in ((f"fix:{DAY_DESK}", date(2026, 3, 24)),
@@ -459,7 +377,7 @@ def test_a_request_of_the_batch_still_committing_counts_within_its_scope(
     """The batch before may not be committed when the next one looks its requests up: its
     requests count as recorded, on their own trading day."""
     clock = Clock(ny("2026-03-26T23:30:00"))
-    handlers = Handlers(context(db_engine, clock, LoggedOnVenue()), CoreState())
+    handlers = Handlers(context(db_engine, clock, PlayedVenue()), CoreState())
     order = cid("inflight")
     commands = [NewOrderRequest(origin=f"fix:{session}", user=f"fix:{session}",
                                 cl_ord_id=order, account="CLIENT1", symbol="AAPL",

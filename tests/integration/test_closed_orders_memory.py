@@ -21,9 +21,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import threading
-import tomllib
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,13 +34,11 @@ from sqlalchemy import Engine, text
 
 from fix_gateway.client_reports import FixClientReports
 from fix_gateway.translate_codes import FixVersion
-from fix_gateway.venue_application import venue_report_from_fields
 from oms.domain.requests import CancelRequest, NewOrderRequest, ReplaceRequest
 from oms.domain.values import OrdType, Side, TimeInForce
-from oms.engine.client_sessions import ClientProfile, ClientSessions, OwedMessage
+from oms.engine.client_sessions import ClientProfile, ClientSessions
 from oms.engine.core import Core
 from oms.engine.handlers import Context, Handlers
-from oms.engine.ids import IdAllocator
 from oms.engine.inputs import (
     ClientFixRequest,
     ClientStatusRequest,
@@ -49,20 +46,10 @@ from oms.engine.inputs import (
     Stop,
     VenueMessage,
 )
-from oms.engine.ports import (
-    VenueCancel,
-    VenueNewOrder,
-    VenueOrderRequest,
-    VenueReplace,
-    VenueStatusQuery,
-)
-from oms.engine.risk_setup import account_limits, instruments
 from oms.engine.state import CoreState
 from oms.metrics import GatewayMetrics
-from oms.settings import SettingsFile
-from oms.store.order_store import DatabaseOrderStore
 from tests.integration.conftest import WAIT_S, wait_until
-from tests.support.stack import DEFAULT_CONFIG
+from tests.support.core_desk import LoggedOnClients, PlayedVenue, core_context
 
 pytestmark = pytest.mark.integration
 
@@ -102,75 +89,9 @@ class HoldingClock:
             self._go.set()
 
 
-class PlayedVenue:
-    """The venue port: always logged on; what would go to the venue is kept."""
-
-    def __init__(self) -> None:
-        self.sent: list[VenueOrderRequest] = []
-
-    def is_logged_on(self, venue: str) -> bool:
-        return True
-
-    def submit(self, venue: str, order: VenueNewOrder) -> bool:
-        self.sent.append(order)
-        return True
-
-    def cancel(self, venue: str, request: VenueCancel) -> bool:
-        self.sent.append(request)
-        return True
-
-    def replace(self, venue: str, request: VenueReplace) -> bool:
-        self.sent.append(request)
-        return True
-
-    def request_status(self, venue: str, query: VenueStatusQuery) -> bool:
-        self.sent.append(query)
-        return True
-
-    def rewind(self, venue: str, next_target_seq: int) -> None:
-        return None
-
-
-class QuietClients:
-    """The FIX client port: the session is logged on; what it is owed is read from the table."""
-
-    def is_logged_on(self, session: str) -> bool:
-        return True
-
-    def deliver(self, messages: Sequence[OwedMessage]) -> None:
-        return None
-
-    def replace_all(self, messages: Sequence[OwedMessage]) -> None:
-        return None
-
-    def resume(self, session: str) -> None:
-        return None
-
-    def pause(self, session: str) -> None:
-        return None
-
-    def take_sent(self) -> list[int]:
-        return []
-
-    def rewind(self, session: str, next_target_seq: int) -> None:
-        return None
-
-
 def _context(engine: Engine, venue: PlayedVenue) -> Context:
-    f = SettingsFile.model_validate(tomllib.loads(DEFAULT_CONFIG.read_text()))
-    defaults, per_account = account_limits(f)
-    accounts = frozenset(a.name for a in f.accounts)
-    store = DatabaseOrderStore(engine)
-    return Context(
-        store=store, instruments=instruments(f), file_default_limits=defaults,
-        file_account_limits=per_account, user_accounts=lambda user: accounts,
-        default_user="guest", known_accounts=accounts, venue_begin_strings={"SIM": "FIX.4.4"},
-        venue=venue, reference_price=lambda symbol: (Decimal("190.00"), datetime.now(UTC)),
-        translate=venue_report_from_fields,
-        order_ids=IdAllocator("O", store.reserve_order_ids),
-        venue_ids=IdAllocator("V", store.reserve_venue_ids),
-        request_timeout_s={"SIM": 3600.0},
-    )
+    return core_context(engine, venue, lambda: datetime.now(UTC),
+                        request_timeout_s={"SIM": 3600.0})
 
 
 @dataclass
@@ -194,7 +115,7 @@ class Desk:
         profiles = [ClientProfile(SESSION, FixVersion.FIX44, frozenset({ACCOUNT}))]
         self._core = Core(engine=self.engine, handlers_factory=handlers, capacity=1000,
                           batch_max=100, metrics=GatewayMetrics(), clock=self.clock,
-                          clients=ClientSessions(profiles, QuietClients(),
+                          clients=ClientSessions(profiles, LoggedOnClients(),
                                                  FixClientReports()))
         self._thread = threading.Thread(target=self._core.run, args=(threading.Event(),),
                                         daemon=True)
@@ -592,9 +513,9 @@ def test_a_filled_order_reopened_by_a_bust_is_canceled_under_the_venue_id_of_its
             cancel_venue_id = play.name(desk.venue_id(play.cl("cancel")), "<venue cancel>")
             desk.wait_status(order_id, "pending_cancel")
             wait_until(lambda: any(sent.venue_cl_ord_id == cancel_venue_id
-                                   for sent in list(desk.venue.sent)),
+                                   for _, sent in list(desk.venue.sent)),
                        what="the cancel sent to the venue")
-            [sent] = [sent for sent in list(desk.venue.sent)
+            [sent] = [sent for _, sent in list(desk.venue.sent)
                       if sent.venue_cl_ord_id == cancel_venue_id]
             asked = {field.name: getattr(sent, field.name) for field in dataclasses.fields(sent)
                      if field.name != "now"}
