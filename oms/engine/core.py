@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from oms.engine.batch import Batch
 from oms.engine.client_sessions import ClientSessions
@@ -185,7 +185,7 @@ class Core(CommitFailures):
             handlers.ctx.venue_ids.ensure(2 * len(items))
             handlers.begin(batch, items, self._db.reader())
             taken, failed = self._apply(handlers, batch, items)
-        except (SQLAlchemyError, DBAPIError) as exc:  # the database, not the input: all back
+        except SQLAlchemyError as exc:  # the database, not the input: all back
             pending, self._carried = [*items, *self._carried], []
             if self._settle(None, pending):  # else given back with the failed batch already
                 self._not_committed(pending, exc)
@@ -219,7 +219,7 @@ class Core(CommitFailures):
             start = len(batch.outbox)
             try:
                 self._dispatch(handlers, batch, item)
-            except (SQLAlchemyError, DBAPIError):
+            except SQLAlchemyError:
                 raise
             except Exception as exc:  # a bug must not take the desk down, nor half-apply
                 batch.rollback(mark)

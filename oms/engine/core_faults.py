@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from oms.engine.batch import Batch
 from oms.engine.committer import CommitTicket
@@ -142,7 +142,7 @@ class CommitFailures:
                 self._committer.submit(ticket)
                 if not self._settle_alone():
                     return ticket.error
-        except (SQLAlchemyError, DBAPIError) as exc:
+        except SQLAlchemyError as exc:
             self._reload_after(exc)
             return exc
         if failed:
