@@ -306,16 +306,24 @@ def health(url: str, timeout: float) -> None:
               help="the bench's own database, RabbitMQ vhost and Redis prefix")
 @click.option("--run-dir", type=click.Path(path_type=Path), default=Path("var/bench"),
               show_default=True, help="settings file, logs and FIX stores of the run")
+@click.option("--anchors", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="directory of skeleton_path.py [default: $OMS_ANCHORS_DIR, else "
+                   "../shared/anchors above the repository or the working directory]")
+@click.option("--skeleton-queue", type=click.Choice(["quorum", "classic"]), default="quorum",
+              show_default=True, help="queue type of the skeleton path's RabbitMQ queues")
 def bench(quick: bool, json_path: Path | None, rate: float, orders: int | None,
-          seconds: float | None, profile: bool, name: str, run_dir: Path) -> None:
-    """Measure the bare quickfix loop, the full order path and the risk check in one run.
+          seconds: float | None, profile: bool, name: str, run_dir: Path,
+          anchors: Path | None, skeleton_queue: str) -> None:
+    """Measure the bare quickfix loop, the skeleton path, the full order path and the risk
+    check in one run.
 
     See docs/benchmarks.md for what is measured and how."""
     from oms.bench.progress import stderr_echo
     from oms.bench.runner import BenchOptions, run_bench
 
     options = BenchOptions(quick=quick, rate=rate, orders=orders, seconds=seconds,
-                           json_path=json_path, name=name, run_dir=run_dir, profile=profile)
+                           json_path=json_path, name=name, run_dir=run_dir, profile=profile,
+                           anchors=anchors, skeleton_queue=skeleton_queue)
     try:
         run_bench(_settings(), options, stderr_echo, click.echo)
     except Exception as exc:

@@ -1,7 +1,10 @@
-"""``oms bench``: the risk check, the bare loop and the full path in one run, then the report.
+"""``oms bench``: the risk check, the bare loop, the skeleton path and the full path in one run,
+then the report.
 
-Everything runs against the bench's own database, vhost and Redis prefix (``isolation``), on
-free ports, with the settings file's venues, instruments, accounts and limits."""
+The full path runs against the bench's own database, vhost and Redis prefix (``isolation``), on
+free ports, with the settings file's venues, instruments, accounts and limits. The skeleton
+runs before it, so that the full path's processes are not running (and taking CPU) while the
+skeleton is measured."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from oms.bench.isolation import prepare
 from oms.bench.plot import write_plot
 from oms.bench.progress import Echo
 from oms.bench.risk import run_risk_check
+from oms.bench.skeleton import run_skeleton
 from oms.settings import Settings
 
 
@@ -38,15 +42,21 @@ class BenchOptions:
     name: str = "oms_bench"
     run_dir: Path = Path("var/bench")
     profile: bool = False
+    anchors: Path | None = None
+    """The directory of ``skeleton_path.py`` (else ``$OMS_ANCHORS_DIR``, else a search)."""
+    skeleton_queue: str = "quorum"
 
     @property
     def throughput_orders(self) -> int:
         return self.orders or (5_000 if self.quick else 20_000)
 
     @property
+    def latency_seconds(self) -> float:
+        return self.seconds or (10.0 if self.quick else 30.0)
+
+    @property
     def latency_orders(self) -> int:
-        seconds = self.seconds or (10.0 if self.quick else 30.0)
-        return max(1, int(seconds * self.rate))
+        return max(1, int(self.latency_seconds * self.rate))
 
     @property
     def risk_iterations(self) -> int:
@@ -66,6 +76,10 @@ def run_bench(settings: Settings, options: BenchOptions, echo: Echo,
     bare = run_bare_loop(options.run_dir / "bare-loop", echo=echo,
                          throughput_orders=options.throughput_orders,
                          latency_orders=options.latency_orders, rate=options.rate)
+    skeleton = run_skeleton(settings, anchors=options.anchors, queue=options.skeleton_queue,
+                            rate=options.rate, seconds=options.latency_seconds,
+                            orders=options.throughput_orders,
+                            run_dir=options.run_dir / "skeleton", echo=echo)
     echo(f"full path: preparing {options.name} (fresh database, vhost and Redis keys)")
     stack = prepare(settings, options.name, options.run_dir / "full-path")
     full = run_full_path(stack, echo=echo, throughput_orders=options.throughput_orders,
@@ -83,7 +97,7 @@ def run_bench(settings: Settings, options: BenchOptions, echo: Echo,
                    "persistent messages",
         "seconds": 0.0,
     }
-    document = report.build(bare, full, risk, meta)
+    document = report.build(bare, full, risk, meta, skeleton)
     document["seconds"] = round(time.monotonic() - started, 1)
     report.print_summary(document, out)
     if options.json_path is not None:

@@ -1,6 +1,8 @@
 """``oms bench`` runs end to end with tiny counts, against a database, vhost and Redis prefix of
 the test run's own, and writes its JSON and plot. No figure is judged here (no timed
-assertions): only that every figure is there and is a sane, non-negative number."""
+assertions): only that every figure is there and is a sane, non-negative number. The skeleton
+path runs when ../shared/anchors is found (see docs/benchmarks.md); otherwise the report must
+say why it did not."""
 
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ def test_oms_bench_measures_everything_and_writes_json_and_plot(
         [sys.executable, "-m", "oms.cli", "bench", "--quick", "--orders", "200", "--seconds",
          "1", "--rate", "100", "--json", str(out), "--name", bench_name,
          "--run-dir", str(tmp_path / "run")],
-        check=False, cwd=REPO, capture_output=True, text=True, timeout=240,
+        check=False, cwd=REPO, capture_output=True, text=True, timeout=420,
         env={**os.environ, "OMS_CONFIG": str(REPO / "config" / "oms.toml")},
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -62,6 +64,19 @@ def test_oms_bench_measures_everything_and_writes_json_and_plot(
     _sane_percentiles(document["risk_check"])
     assert document["full_path"]["latency"]["end_to_end_us"]["count"] == 100
     assert document["full_path"]["not_filled"] == 0
-    assert set(document["targets"]) == {"throughput_ratio", "order_to_wire_p50_us",
-                                        "order_to_wire_p99_us", "risk_check_p50_us"}
+    assert set(document["targets"]) == {"throughput_vs_skeleton", "order_to_wire_p50_vs_skeleton",
+                                        "order_to_wire_p99_vs_skeleton", "risk_check_p50_us"}
+    assert set(document["bare_loop_targets"]) == {"throughput_ratio", "order_to_wire_p50_us",
+                                                  "order_to_wire_p99_us"}
+    skeleton = document["skeleton"]
+    if skeleton["ran"]:
+        assert skeleton["throughput_per_s"] > 0
+        assert skeleton["latency_orders"] == 100
+        for key in ("order_to_wire_us", "end_to_end_us"):
+            assert 0 <= skeleton[key]["p50"] <= skeleton[key]["p99"] <= skeleton[key]["max"]
+        assert document["ratios_to_skeleton"]["throughput"] > 0
+        assert "x skeleton" in result.stdout
+    else:
+        assert f"skeleton: not run ({skeleton['reason']})" in result.stdout
+        assert document["targets"]["throughput_vs_skeleton"]["met"] is None
     assert Path(document["plot"]).stat().st_size > 0
