@@ -59,9 +59,13 @@ class CommitHangsError(RuntimeError):
 
 
 class BatchCommitter:
-    def __init__(self, db: CoreStorage, effects: Callable[[Batch], None]) -> None:
+    def __init__(self, db: CoreStorage, effects: Callable[[Batch], None],
+                 on_settled: Callable[[], None] = lambda: None) -> None:
         self._db = db
         self._effects = effects
+        self._on_settled = on_settled
+        """Called after each ticket is settled (committed and its effects done, or failed):
+        the core's wake-up."""
         self._queue: queue.SimpleQueue[CommitTicket | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -85,6 +89,7 @@ class BatchCommitter:
             if ticket is None:
                 return
             commit(self._db, self._effects, ticket)
+            self._on_settled()
 
 
 def commit(db: CoreStorage, effects: Callable[[Batch], None], ticket: CommitTicket) -> None:

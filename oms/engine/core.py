@@ -13,6 +13,7 @@ sequence number so the venue resends.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -53,6 +54,17 @@ STATE_LOAD_RETRY = RetryPolicy(initial_delay_s=0.5, max_delay_s=10.0)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class _CommitSettled:
+    """Put in the inbox by the commit thread when a batch is settled: wakes the core to settle
+    it at once, instead of the core looking back every few milliseconds while a batch is in
+    flight (each look a wake-up and a turn of the GIL, ~500 a second)."""
+
+    __slots__ = ()
+
+
+COMMIT_SETTLED = _CommitSettled()
 
 
 def ack_each(envelopes: Sequence[Envelope]) -> None:
@@ -106,7 +118,7 @@ class Core(CommitFailures):
         """The core's own connections: no pool checkout (ping, reset) per batch."""
         self._committed_seq: dict[str, int] = {}
         """Last inbound MsgSeqNum committed per venue: where to rewind after a failed commit."""
-        self._committer = BatchCommitter(self._db, self._effects)
+        self._committer = BatchCommitter(self._db, self._effects, on_settled=self._wake)
         self._in_flight: CommitTicket | None = None
         """The batch handed to the commit thread and not yet settled by this thread."""
         self._carried: list[object] = []
@@ -117,6 +129,12 @@ class Core(CommitFailures):
     def put(self, item: object) -> None:
         """Adapters call this from their own threads; blocks when the inbox is full."""
         self._inbox.put(item)
+
+    def _wake(self) -> None:
+        """On the commit thread, once a batch is settled. Never blocks: with the inbox full, the
+        core takes inputs anyway and settles the batch before it hands over the next one."""
+        with contextlib.suppress(queue.Full):
+            self._inbox.put_nowait(COMMIT_SETTLED)
 
     def inbox_depth(self) -> int:
         return self._inbox.qsize()
@@ -138,8 +156,8 @@ class Core(CommitFailures):
             in_flight = self._in_flight
             if in_flight is not None and in_flight.done.is_set():
                 self._settle(None)
-            # while a batch commits, look back soon to settle it even if nothing comes in
-            items = self._take(timeout=0.5 if self._in_flight is None else 0.002)
+            # the commit thread wakes this one when the batch in flight is settled
+            items = [i for i in self._take(timeout=0.5) if i is not COMMIT_SETTLED]
             self.heartbeat_ns = time.monotonic_ns()
             idle = not items and self._in_flight is None
             if idle or time.monotonic() - self._last_tick >= 1.0:
