@@ -3,7 +3,8 @@
 A row is *pending* while ``published_at`` and ``parked_reason`` are both null (the partial index
 ``ix_outbox_unpublished`` covers exactly those rows). The body is read as the JSONB text that
 PostgreSQL prints, so numbers are never turned into floats on the way; its ``order_id`` and
-``seq`` are read beside it (the relay keeps each order's events in ``seq`` order).
+``seq`` are read beside it (the relay keeps each order's events in ``seq`` order). The core's
+rows carry no body of their own: it is their event's, stored once in ``order_events``.
 """
 
 from __future__ import annotations
@@ -30,10 +31,16 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import cast as sql_cast
 
-from oms.store.models import OutboxEvent
+from oms.store.models import OrderEvent, OutboxEvent
 
 OUTBOX = cast(Table, OutboxEvent.__table__)
+_EVENTS = cast(Table, OrderEvent.__table__)
 _UUIDS = ARRAY(UUID(as_uuid=True))
+BODY = func.coalesce(
+    OUTBOX.c.body,
+    select(_EVENTS.c.body).where(_EVENTS.c.event_id == OUTBOX.c.event_id).scalar_subquery(),
+)
+"""A row's body: its own, else (the core's rows) its event's in ``order_events``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +95,9 @@ class OutboxRows:
         query = (
             select(
                 OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.exchange, OUTBOX.c.routing_key,
-                sql_cast(OUTBOX.c.body, String).label("body"), OUTBOX.c.attempts,
-                OUTBOX.c.body["order_id"].astext.label("order_id"),
-                OUTBOX.c.body["seq"].astext.label("seq"),
+                sql_cast(BODY, String).label("body"), OUTBOX.c.attempts,
+                BODY["order_id"].astext.label("order_id"),
+                BODY["seq"].astext.label("seq"),
             )
             .where(
                 OUTBOX.c.published_at.is_(None),
@@ -155,8 +162,8 @@ class OutboxRows:
                     )
                     .returning(
                         OUTBOX.c.event_id, OUTBOX.c.parked_reason, OUTBOX.c.attempts,
-                        OUTBOX.c.body["order_id"].astext.label("order_id"),
-                        OUTBOX.c.body["seq"].astext.label("seq"),
+                        BODY["order_id"].astext.label("order_id"),
+                        BODY["seq"].astext.label("seq"),
                     )
                 )
                 for event_id, (reason, failures) in failed.items():

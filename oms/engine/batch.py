@@ -210,8 +210,11 @@ class Batch:
             for s, n in self.watermarks.items()
         ], on_conflict="ON CONFLICT (session_id) DO UPDATE SET last_inbound_seq ="
                        " excluded.last_inbound_seq, updated_at = excluded.updated_at")
+        # every outbox row of the core describes an order_events row of this batch: its body
+        # is stored there once (the relay reads it from there; the handoff keeps it in memory)
+        outbox = [{k: v for k, v in row.items() if k != "body"} for row in self.outbox]
         for table, rows in (
-            (OUTBOX, self.outbox), (UNMATCHED, self.unmatched), (FIX_MESSAGES, self.fix_messages),
+            (OUTBOX, outbox), (UNMATCHED, self.unmatched), (FIX_MESSAGES, self.fix_messages),
         ):
             writes.insert(table, rows)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

@@ -325,7 +325,8 @@ class OutboxEvent(Base):
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
     exchange: Mapped[str] = mapped_column(String(128))
     routing_key: Mapped[str] = mapped_column(String(255))
-    body: Mapped[dict[str, Any]] = mapped_column()
+    body: Mapped[dict[str, Any] | None] = mapped_column()
+    """NULL for the core's rows: the body is the order_events row's of the same event_id."""
     created_at: Mapped[datetime] = mapped_column(TS)
     published_at: Mapped[datetime | None] = mapped_column(TS)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, null, select, update
 
 from oms.bus.outbox_relay import OutboxRelay
 from oms.bus.topology import EVENTS_EXCHANGE, declare_topology_at
-from oms.store.models import OutboxEvent
+from oms.store.models import OrderEvent, OutboxEvent
 from tests.integration.conftest import FULL_QUEUE, Broker, relay_starter, wait_until
 
 pytestmark = pytest.mark.integration
@@ -122,3 +122,25 @@ def test_rows_handed_off_but_not_marked_go_out_again_after_a_restart(
     start_relay(poll_interval_s=0.05)  # reads the table at start: at least once
     assert [b["seq"] for b in bodies(events, 3)] == [1, 2, 3]
     wait_until(lambda: published(db_engine, rows), what="marks after the restart")
+
+
+def test_a_core_row_without_a_body_of_its_own_goes_out_with_its_events_body(
+    start_relay: Callable[..., OutboxRelay], events: Broker, db_engine: Engine
+) -> None:
+    """The core stores an event's body once, in order_events: its outbox row has none, and a
+    relay that reads the table (after a restart, a lost handoff) publishes the event's."""
+    event_id = uuid.uuid4()
+    body = {"event_id": str(event_id), "order_id": None, "seq": None, "account": "ACC",
+            "price": "189.95", "exec_type": "rejected", "text": "no body of its own"}
+    now = datetime.now(UTC)
+    with db_engine.begin() as conn:
+        conn.execute(insert(OrderEvent.__table__), [{
+            "event_id": event_id, "order_id": None, "seq": None, "account": "ACC",
+            "exec_type": "rejected", "ord_status": "rejected", "body": body,
+            "cause": {"input": "test"}, "created_at": now}])
+        conn.execute(insert(OUTBOX), [{
+            "event_id": event_id, "exchange": EVENTS_EXCHANGE,
+            "routing_key": "HANDOFF.AAPL.rejected", "body": null(), "created_at": now}])
+    start_relay(poll_interval_s=0.05)
+    assert bodies(events, 1) == [body]  # exact: decimals as the strings they were
+    wait_until(lambda: published(db_engine, [{"event_id": event_id}]), what="its mark")
