@@ -170,7 +170,11 @@ class Gateway:
             session_control=self.session_control,
             **self._context_parts,
         )
-        return Handlers(ctx, state)
+        handlers = Handlers(ctx, state)
+        # the ClOrdIDs on record, for the duplicate check (``recorded_keys``): loaded with the
+        # state (a failure retried with it), not in the first order's batch
+        handlers.requests.load(self.store)
+        return handlers
 
     def _mirror_kill_switches(self, entries: tuple[KillSwitchEntry, ...]) -> None:
         try:

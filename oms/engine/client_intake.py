@@ -26,6 +26,7 @@ from oms.engine.batch import Batch
 from oms.engine.event_rows import orderless_body_rows
 from oms.engine.inputs import ClientFixRequest
 from oms.engine.ports import Envelope, OrderStore
+from oms.engine.recorded_keys import RecordedKeys
 from oms.engine.replays import Recorded, RequestKey
 from oms.engine.trading_days import ClOrdIdScopes
 
@@ -39,11 +40,22 @@ request (its inbound watermark, committed with the batch, is its acknowledgement
 
 class RecordedRequests:
     """Requests of the batch's ClOrdIDs recorded before (the table, the batch in flight, this
-    batch), by (origin, cl_ord_id): the newest, as ``look_up`` found them for the batch."""
+    batch), by (origin, cl_ord_id): the newest, as ``look_up`` found them for the batch.
 
-    def __init__(self, scopes: ClOrdIdScopes) -> None:
+    Only the keys ``known`` cannot rule out go to the database (``recorded_keys``): almost every
+    ClOrdID is new, and memory says so without a round trip. ``known`` is loaded from the table
+    by the first lookup that has keys (the handlers, and so this, are made anew at every load
+    of the core's state: after a failed commit too, so it is rebuilt from the table then)."""
+
+    def __init__(self, scopes: ClOrdIdScopes, known: RecordedKeys | None = None) -> None:
         self._scopes = scopes
         self._held: dict[tuple[str, str], Recorded] = {}
+        self.known = RecordedKeys() if known is None else known
+
+    def load(self, store: OrderStore) -> None:
+        """Load ``known`` from the table (streamed), unless it is loaded already."""
+        if not self.known.loaded:
+            self.known.load(*store.recorded_keys())
 
     def look_up(self, store: OrderStore, batch: Batch, items: Sequence[object],
                 reader: Connection | None) -> None:
@@ -55,9 +67,13 @@ class RecordedRequests:
                           | InvalidRequest):
                 keys.append(RequestKey(command.origin, command.cl_ord_id,
                                        self.since(command.origin, batch.now)))
+        if keys:
+            self.load(store)
+        # the rest were never recorded: the table cannot have them
+        asked = [k for k in keys if self.known.might_hold((k.origin, k.cl_ord_id))]
         # the previous batch may still be committing: its requests are not in the table yet
         in_flight = self._held
-        self._held = store.recorded_requests(keys, reader) if keys else {}
+        self._held = store.recorded_requests(asked, reader) if asked else {}
         for key in keys:
             pair = (key.origin, key.cl_ord_id)
             held, found = in_flight.get(pair), self._held.get(pair)
@@ -75,6 +91,12 @@ class RecordedRequests:
 
     def hold(self, request: ClientRequest, recorded: Recorded) -> None:
         self._held[(request.origin, request.cl_ord_id)] = recorded
+
+    def record(self, request: ClientRequest, day: date) -> None:
+        """``request`` is recorded on ``day`` (its row in the batch, not committed yet): held for
+        the rest of the batch and the next, and in ``known`` from now on."""
+        self.hold(request, Recorded(day, None))
+        self.known.add((request.origin, request.cl_ord_id))
 
     def day_of(self, origin: str, now: datetime) -> date:
         return self._scopes.of(origin).day_of(now)
@@ -119,7 +141,7 @@ def record_request(h: Handlers, batch: Batch, request: ClientRequest) -> dict[st
     """Record ``request`` under its ClOrdID (its ``client_requests`` row, in ``batch``): a
     resend of it is a duplicate from now on. The row's ``order_id`` is filled in once known."""
     day = h.requests.day_of(request.origin, batch.now)
-    h.requests.hold(request, Recorded(day, None))
+    h.requests.record(request, day)
     row: dict[str, Any] = {
         "origin": request.origin, "cl_ord_id": request.cl_ord_id, "kind": _kind(request),
         "order_id": None, "received_at": batch.now, "trading_day": day,

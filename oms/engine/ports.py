@@ -17,7 +17,7 @@ The FIX client sessions' delivery port, ``ClientPort``, is with them in ``client
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -189,6 +189,11 @@ class OrderStore(Protocol):
     ) -> dict[tuple[str, str], Recorded]:
         """Of ``keys``, the (origin, cl_ord_id) recorded on or after the key's first day, with
         the newest such request; on ``reader`` (the core's own connection) if given."""
+        ...
+
+    def recorded_keys(self) -> tuple[int, Iterator[tuple[str, str]]]:
+        """How many requests are recorded, and the (origin, cl_ord_id) of each, streamed (never
+        all in a list): what ``RecordedKeys`` is loaded from."""
         ...
 
     def edited_limit_rows(self) -> list[dict[str, Any]]:

@@ -7,16 +7,20 @@ up in one statement per batch, whatever its size, by the primary key (origin, cl
 trading_day): the keys are passed as arrays and joined, so the statement text never changes
 (PostgreSQL keeps it prepared) and each key is one index probe; the first day that counts is a
 range on the key's third column, so it stays an index probe either way.
+
+Most keys never reach that statement: the core rules out the ClOrdIDs never recorded from
+memory (``oms.engine.recorded_keys``), loaded from ``recorded_keys``: every (origin, cl_ord_id)
+of the table, streamed from a server-side cursor in chunks, never all in one list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
 from oms.engine.order_rows import order_from_row
@@ -26,6 +30,10 @@ from oms.engine.state import VenueRequestRef
 from oms.store import order_repository as orders_repo
 from oms.store.models import RiskLimit
 from oms.store.operator_channel import mark_processed
+
+KEY_CHUNK = 50_000
+"""Rows fetched per round trip while streaming the recorded keys."""
+RECORDED_KEYS = "SELECT origin, cl_ord_id FROM client_requests"
 
 RECORDED_REQUESTS = (
     "SELECT DISTINCT ON (c.origin, c.cl_ord_id) c.origin, c.cl_ord_id, c.trading_day,"
@@ -88,6 +96,26 @@ class DatabaseOrderStore:
             return recorded_requests(reader, keys)
         with self._engine.connect() as pooled:
             return recorded_requests(pooled, keys)
+
+    def recorded_keys(self) -> tuple[int, Iterator[tuple[str, str]]]:
+        table = orders_repo.CLIENT_REQUESTS
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(func.count()).select_from(table)).scalar_one()
+        return rows, self._stream_keys()
+
+    def _stream_keys(self) -> Iterator[tuple[str, str]]:
+        """Each row's (origin, cl_ord_id), ``KEY_CHUNK`` rows per fetch from a server-side
+        cursor, on its own pooled connection (held until the last row is read)."""
+        with self._engine.connect() as conn, conn.begin():  # a named cursor needs one
+            # straight to the driver: SQLAlchemy's rows cost half as much again per key
+            driver: Any = conn.connection.driver_connection
+            try:
+                with driver.cursor(name="recorded_keys") as cursor:
+                    cursor.execute(RECORDED_KEYS)
+                    while rows := cursor.fetchmany(KEY_CHUNK):
+                        yield from rows
+            except psycopg.Error as exc:  # as SQLAlchemy would raise it: the core handles those
+                raise DBAPIError(RECORDED_KEYS, None, exc) from exc
 
     def edited_limit_rows(self) -> list[dict[str, Any]]:
         with self._engine.connect() as conn:

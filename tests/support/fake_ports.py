@@ -14,7 +14,7 @@ was asked so that a test can say what the outside world saw.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -95,6 +95,10 @@ class FakeOrderStore:
     def __init__(self) -> None:
         self.recorded: dict[tuple[str, str], Recorded] = {}
         """(origin, cl_ord_id) -> the newest client request recorded with it."""
+        self.asked: list[RequestKey] = []
+        """Every key ``recorded_requests`` was asked about, in order."""
+        self.key_loads = 0
+        """How many times ``recorded_keys`` was read."""
         self.request_orders: dict[tuple[str, str], str] = {}
         """(origin, cl_ord_id) -> the order the newest request with it that named one named."""
         self.orders: dict[str, StoredOrder] = {}
@@ -121,12 +125,17 @@ class FakeOrderStore:
         self, keys: Sequence[RequestKey], reader: Connection | None = None
     ) -> dict[tuple[str, str], Recorded]:
         found: dict[tuple[str, str], Recorded] = {}
+        self.asked.extend(keys)
         for key in keys:
             pair = (key.origin, key.cl_ord_id)
             recorded = self.recorded.get(pair)
             if recorded is not None and recorded.trading_day >= key.since:
                 found[pair] = recorded
         return found
+
+    def recorded_keys(self) -> tuple[int, Iterator[tuple[str, str]]]:
+        self.key_loads += 1
+        return len(self.recorded), iter(list(self.recorded))
 
     def edited_limit_rows(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self.limit_rows]
