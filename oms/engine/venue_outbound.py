@@ -228,8 +228,7 @@ class VenueOutbound:
         """The message being sent is done with: the thread may take the next."""
         with self._changed:
             self._sending = False
-            if self._queue:  # the thread waits for it only with something queued (``_next``):
-                self._changed.notify()  # else waking it is a wasted turn of the GIL
+            self._changed.notify()  # the thread may wait for it (``_next``)
 
     def start(self) -> None:
         if self._thread is None:
