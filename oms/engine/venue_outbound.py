@@ -1,5 +1,5 @@
-"""What the gateway sends each venue: one sender per venue, cancels first, off the commit
-thread except when the venue's sender is idle (then at once, on the commit thread).
+"""What the gateway sends each venue, sent off the commit thread, one sender per venue, cancels
+first.
 
 The commit thread hands every committed new order, cancel, replace and status request (the
 venue port's requests, ``oms.engine.ports``) to its venue's sender (``OutboundSenders.submit``),
@@ -20,25 +20,9 @@ that long (``venue_throttle``); here every message queued goes, at the pace.
 
 A venue session that is down fails its messages at once, as the commit thread did before
 (the port answers False; nothing waits for the session to come back): the core then asks the
-venue about them after the next logon. Each message's ``done`` is called, on the thread that
-sent it, with whether the session took it. At stop, the queue is sent at the pace for up to
+venue about them after the next logon. Each message's ``done`` is called on the venue's thread
+with whether the session took it. At stop, the queue is sent at the pace for up to
 ``drain_s``; what is left is reported not sent and logged (asked about after the restart).
-
-Sent at once (``VenueOutbound.submit``): when the venue's sender is running (started, not
-stopping) and idle (nothing queued, no message being sent), its pace has a token now and its
-session is logged on, the submitting thread (the commit thread) sends the message itself and
-reports it as the sender thread would; the sender thread is not woken. An order then pays no
-thread hand-off between its commit and the wire. Otherwise the message is queued, as above.
-
-Why that keeps the order on the wire: the flag ``_sending``, read and written only under the
-sender's lock, is set while a message is being sent, by the thread (from taking the message
-until its ``done`` has returned) or by a submit (from deciding to send until its ``done`` has
-returned); while it is set, the thread takes nothing and a submit queues. So one venue's sends
-never overlap, and a submit sends at once only if, under the lock, the queue is empty and no
-send is in progress: every earlier message of the venue has gone (or failed), there is nothing
-to overtake. A message submitted during that send queues and goes after it, as one queued
-during a send of the thread's goes after that; cancels go first only among queued messages.
-The token is spent under the same lock, as the thread spends it.
 """
 
 from __future__ import annotations
@@ -74,8 +58,7 @@ class OutboundMessage:
     """The order the message is about: its messages keep their order ("" for none)."""
     request: VenueOrderRequest
     done: Callable[[bool], None] = field(default=_nothing)
-    """Called once the message went (True) or could not (False): on the venue's thread, or on
-    the submitting thread when that sent the message itself (``VenueOutbound.submit``)."""
+    """Called on the venue's thread once the message went (True) or could not (False)."""
 
     @property
     def kind(self) -> str:
@@ -169,7 +152,7 @@ class Pace:
 
 
 class VenueOutbound:
-    """One venue's sender: its queue, its pace and the thread that sends what is queued."""
+    """One venue's sender: its queue, its pace and the thread that sends."""
 
     def __init__(self, venue: str, per_second: int | None, sessions: VenuePort,
                  clock: Callable[[], float] = time.monotonic,
@@ -185,50 +168,19 @@ class VenueOutbound:
         self._stop_at: float | None = None
         """Set at stop: the clock reading after which what is still queued is not sent."""
         self._holding = False
-        self._sending = False
-        """A message is being sent, by the thread or by a submit: none other is sent meanwhile
-        (see the module docstring)."""
 
     def queued(self) -> int:
         with self._changed:
             return len(self._queue)
 
     def submit(self, message: OutboundMessage) -> None:
-        """Send ``message`` at once on this thread if the sender is idle and may send now,
-        else queue it for the sender thread (see the module docstring)."""
-        up = self._sessions.is_logged_on(self.venue)  # not under the lock, as in ``_next``
         with self._changed:
             stopped = self._stop_at is not None and self._thread is None
-            at_once = not stopped and up and self._may_send_at_once()
-            if not stopped and not at_once:
+            if not stopped:
                 self._queue.put(message)
                 self._changed.notify()
         if stopped:  # after the stop: nothing would ever send it
             self._not_sent([message])
-        elif at_once:
-            try:
-                self._deliver(message)
-            finally:
-                self._sent()
-
-    def _may_send_at_once(self) -> bool:
-        """Under the lock: the sender is running and idle and its pace has a token now; if
-        so, the token is spent and ``_sending`` set: the caller sends, then calls ``_sent``."""
-        if (self._thread is None or self._stop_at is not None or self._sending
-                or len(self._queue) > 0):
-            return False
-        now = self._clock()
-        if self._pace.wait(now) > 0:
-            return False
-        self._pace.spend(now)
-        self._sending = True
-        return True
-
-    def _sent(self) -> None:
-        """The message being sent is done with: the thread may take the next."""
-        with self._changed:
-            self._sending = False
-            self._changed.notify()  # the thread may wait for it (``_next``)
 
     def start(self) -> None:
         if self._thread is None:
@@ -258,10 +210,7 @@ class VenueOutbound:
                 self._not_sent(left)
                 return
             if message is not None:
-                try:
-                    self._deliver(message)
-                finally:
-                    self._sent()
+                self._deliver(message)
 
     def _next(self) -> tuple[OutboundMessage | None, list[OutboundMessage] | None]:
         """The message to send now (None: look again), or what is left at the end of a stop
@@ -280,9 +229,6 @@ class VenueOutbound:
             now = self._clock()
             if self._stop_at is not None and now >= self._stop_at:
                 return None, queue.take_all()
-            if self._sending:  # a submit is sending: what it queued meanwhile goes after
-                self._changed.wait(self._recheck_s)  # ``_sent`` notifies
-                return None, None
             if up:  # a session that is down fails at once: no token spent
                 wait = self._pace.wait(now)
                 if wait > 0:
@@ -291,7 +237,6 @@ class VenueOutbound:
                     self._changed.wait(min(max(limit, 0.0), self._recheck_s))
                     return None, None  # look again: a cancel may have come meanwhile
                 self._pace.spend(now)
-            self._sending = True
             return queue.take(), None
 
     def _hold(self, queued: int) -> None:
@@ -329,8 +274,8 @@ def _report(message: OutboundMessage, sent: bool) -> None:
 def send_later(outbound: OutboundSenders | None, port: VenuePort,
                message: OutboundMessage) -> Callable[[], None]:
     """The effect, after the batch's commit, that sends ``message``: through its venue's
-    sender (which sends it at once on the commit thread when it is idle, else queues it);
-    without senders (a core under test, no venue rate limits), at once on the commit thread."""
+    sender; without senders (a core under test, no venue rate limits), at once on the commit
+    thread."""
     if outbound is not None:
         return lambda: outbound.submit(message)
     return lambda: _report(message, send_to_venue(port, message.venue, message.request))

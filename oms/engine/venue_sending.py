@@ -35,8 +35,7 @@ class SentRequests:
         self._sent: deque[tuple[tuple[str, str], bool, float]] = deque()
 
     def add(self, key: tuple[str, str], taken: bool, at_s: float) -> None:
-        """On the thread that sent the message: the venue's sender, or the commit thread (a
-        deque's append is atomic)."""
+        """On the venue's sender thread (a deque's append is atomic)."""
         self._sent.append((key, taken, at_s))
 
     def settle(self, h: Handlers, batch: Batch) -> None:
@@ -98,7 +97,7 @@ def to_venue(h: Handlers, batch: Batch, order: Order, request_cl_ord_id: str,
     venue_silence.watch_request(h, order, venue_id, request_cl_ord_id, kind)
     sent, monotonic, metrics = h.sent, h.ctx.monotonic, h.ctx.metrics
 
-    def done(taken: bool) -> None:  # on the thread that sent it (the sender, or the commit thread)
+    def done(taken: bool) -> None:  # on the venue's sender thread
         sent.add((venue, venue_id), taken, monotonic())
         if not taken:
             log.warning("venue %s: %s %s not sent (session down); in doubt", venue, kind,
