@@ -140,9 +140,12 @@ class Gateway:
 
     def _handlers(self, state: CoreState) -> Handlers:
         f = self.settings.file
+        # the entitlement check runs for every order: a lookup, not a walk of the settings
+        amqp_accounts = {u.name: f.accounts_of_amqp_user(u.name) for u in f.amqp_users}
+        nothing: frozenset[str] = frozenset()
         ctx = Context(
             store=self.store,
-            user_accounts=self.clients.user_accounts(f.accounts_of_amqp_user),
+            user_accounts=self.clients.user_accounts(lambda u: amqp_accounts.get(u, nothing)),
             default_user=f.engine.default_amqp_user,
             known_accounts=frozenset(a.name for a in f.accounts),
             venue_begin_strings={v.name: v.begin_string for v in f.venues},

@@ -34,6 +34,7 @@ def due_for_expiry(
     A day order is due once a close of its venue has passed since it was created (plus the
     grace); a GTD order once its expire time has passed (plus the grace)."""
     due: list[tuple[Order, str]] = []
+    closes: dict[str, datetime] = {}  # one per venue: the same for each of its orders
     for order in orders:
         if not order.is_open:
             continue
@@ -48,7 +49,9 @@ def due_for_expiry(
         born = created.get(order.order_id)
         if venue_hours is None or born is None:
             continue
-        close = last_close_before(venue_hours, now - GRACE)
+        close = closes.get(order.venue)
+        if close is None:
+            close = closes[order.venue] = last_close_before(venue_hours, now - GRACE)
         if close >= born:
             due.append((order, f"day order expired at the {order.venue} close of "
                                f"{close.isoformat()} (expired by the OMS)"))
