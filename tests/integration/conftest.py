@@ -15,7 +15,7 @@ from typing import Any
 import pika
 import pytest
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from oms.bus.outbox_relay import OutboxRelay
 from oms.bus.topology import (
@@ -36,6 +36,20 @@ def wait_until(condition: Callable[[], bool], timeout: float = WAIT_S, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up after {timeout}s waiting for {what or condition}")
         time.sleep(0.02)
+
+
+def recorded_events(engine: Engine, cl_ord_id: str, count: int) -> list[tuple[str, str]]:
+    """The first ``count`` events recorded about ``cl_ord_id`` (waiting for them), in the order
+    they happened: (exec_type, text)."""
+    sql = text("SELECT exec_type::text AS exec_type, coalesce(body->>'text', '') AS reason"
+               " FROM order_events WHERE body->>'cl_ord_id' = :c ORDER BY created_at, seq")
+
+    def rows() -> list[Any]:
+        with engine.connect() as conn:
+            return list(conn.execute(sql, {"c": cl_ord_id}))
+
+    wait_until(lambda: len(rows()) >= count, what=f"{count} event(s) for {cl_ord_id}")
+    return [(r.exec_type, r.reason) for r in rows()[:count]]
 
 
 @dataclass

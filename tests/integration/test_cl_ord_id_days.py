@@ -39,7 +39,7 @@ from oms.engine.trading_days import EVERY_DAY, ClOrdIdScopes
 from oms.metrics import GatewayMetrics
 from oms.store import order_repository as repo
 from oms.store.order_store import RECORDED_REQUESTS, recorded_requests
-from tests.integration.conftest import Broker, wait_until
+from tests.integration.conftest import Broker, recorded_events, wait_until
 from tests.support.core_desk import LoggedOnClients, PlayedVenue, core_context
 
 pytestmark = pytest.mark.integration
@@ -258,26 +258,15 @@ def test_a_strategy_is_refused_a_cl_ord_id_of_an_earlier_day(
                    "price": "190.00", "time_in_force": "gtc"}
         desk.clock.now = datetime(2026, 3, 23, 23, 0, tzinfo=UTC)
         broker.publish_command(command)
-        assert [e[0] for e in strategy_events(desk.engine, order, 1)] == ["pending_new"]
+        assert [e[0] for e in recorded_events(desk.engine, order, 1)] == ["pending_new"]
         desk.clock.now = datetime(2026, 3, 24, 1, 0, tzinfo=UTC)  # the next UTC day
         broker.publish_command(command)
-        [_, (exec_type, reason)] = strategy_events(desk.engine, order, 2)
+        [_, (exec_type, reason)] = recorded_events(desk.engine, order, 2)
         assert exec_type == "rejected" and "duplicate cl_ord_id" in reason
         assert desk.requests("amqp:DEMO1", order) == [(date(2026, 3, 23), "new")]
     finally:
         consumer.stop(timeout=5.0)
 
-
-def strategy_events(engine: Engine, cl_ord_id: str, count: int) -> list[tuple[str, str]]:
-    sql = text("SELECT exec_type::text AS exec_type, coalesce(body->>'text', '') AS reason"
-               " FROM order_events WHERE body->>'cl_ord_id' = :c ORDER BY created_at, seq")
-
-    def rows() -> list[Any]:
-        with engine.connect() as conn:
-            return list(conn.execute(sql, {"c": cl_ord_id}))
-
-    wait_until(lambda: len(rows()) >= count, what=f"{count} event(s) for {cl_ord_id}")
-    return [(r.exec_type, r.reason) for r in rows()[:count]]
 
 
 # -- the lookup: one statement per batch, by index -------------------------------------------

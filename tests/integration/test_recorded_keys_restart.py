@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -31,7 +30,7 @@ from oms.engine.inputs import StrategyCommand
 from oms.engine.state import CoreState
 from oms.metrics import GatewayMetrics
 from oms.store.purge import purge_client_requests
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import recorded_events
 from tests.support.core_desk import PlayedVenue, core_context
 from tests.support.fake_ports import FakeEnvelope
 
@@ -89,18 +88,6 @@ def running_core(engine: Engine, clock: Clock) -> Iterator[Running]:
     assert not thread.is_alive()
 
 
-def told(engine: Engine, cl_ord_id: str, count: int) -> list[tuple[str, str]]:
-    """The first ``count`` events about ``cl_ord_id`` (waiting for them): (exec_type, text)."""
-    sql = text("SELECT exec_type::text AS exec_type, coalesce(body->>'text', '') AS reason"
-               " FROM order_events WHERE body->>'cl_ord_id' = :c ORDER BY created_at, seq")
-
-    def rows() -> list[Any]:
-        with engine.connect() as conn:
-            return list(conn.execute(sql, {"c": cl_ord_id}))
-
-    wait_until(lambda: len(rows()) >= count, what=f"{count} event(s) for {cl_ord_id}")
-    return [(r.exec_type, r.reason) for r in rows()[:count]]
-
 
 def is_duplicate(event: tuple[str, str]) -> bool:
     return event[0] == "rejected" and "duplicate cl_ord_id" in event[1]
@@ -117,12 +104,12 @@ def test_a_cl_ord_id_recorded_before_a_restart_is_still_a_duplicate_after_it(
     kept, fresh = cid("kept"), cid("fresh")
     with running_core(db_engine, clock) as first:
         first.new_order(kept)
-        assert told(db_engine, kept, 1)[0][0] == "pending_new"
+        assert recorded_events(db_engine, kept, 1)[0][0] == "pending_new"
     with running_core(db_engine, clock) as second:
         second.new_order(kept, quantity="11")
         second.new_order(fresh)
-        assert is_duplicate(told(db_engine, kept, 2)[1])
-        assert told(db_engine, fresh, 1)[0][0] == "pending_new"
+        assert is_duplicate(recorded_events(db_engine, kept, 2)[1])
+        assert recorded_events(db_engine, fresh, 1)[0][0] == "pending_new"
         [handlers] = second.handlers
     known = handlers.requests.known
     assert known.loaded
@@ -140,7 +127,7 @@ def test_a_purged_cl_ord_id_is_accepted_again_then_a_duplicate_across_a_restart(
     with running_core(db_engine, clock) as core:
         core.new_order(used, quantity="20000")  # over the account's limit: rejected, closed
         core.new_order(used)
-        refused, again = told(db_engine, used, 2)
+        refused, again = recorded_events(db_engine, used, 2)
         assert refused[0] == "rejected" and not is_duplicate(refused), refused
         assert is_duplicate(again), again
         assert purge_client_requests(db_engine, date(2001, 9, 4)) >= 1
@@ -151,11 +138,11 @@ def test_a_purged_cl_ord_id_is_accepted_again_then_a_duplicate_across_a_restart(
         # that answer (``RecordedRequests``, the batch in flight), as it always did
         other = cid("between")
         core.new_order(other)
-        told(db_engine, other, 1)
+        recorded_events(db_engine, other, 1)
         # still in memory (a false positive now): the table, asked, has it no more
         assert core.handlers[-1].requests.known.might_hold((amqp_origin(ACCOUNT), used))
         core.new_order(used)
-        assert told(db_engine, used, 3)[2][0] == "pending_new"
+        assert recorded_events(db_engine, used, 3)[2][0] == "pending_new"
     with running_core(db_engine, clock) as restarted:
         restarted.new_order(used, quantity="12")
-        assert is_duplicate(told(db_engine, used, 4)[3])
+        assert is_duplicate(recorded_events(db_engine, used, 4)[3])

@@ -23,8 +23,8 @@ class RecordingDatabase:
         self.steps.append("commit")
 
 
-def test_a_committed_batch_wakes_the_core_after_its_effects() -> None:
-    db = RecordingDatabase()
+def settled_ticket(db: RecordingDatabase) -> CommitTicket:
+    """One batch through a real commit thread; returns its ticket once the core is woken."""
     woken: queue.SimpleQueue[str] = queue.SimpleQueue()
     committer = BatchCommitter(db, lambda batch: db.steps.append("effects"),  # type: ignore[arg-type]
                                on_settled=lambda: woken.put("settled"))
@@ -33,26 +33,24 @@ def test_a_committed_batch_wakes_the_core_after_its_effects() -> None:
         ticket = CommitTicket(Batch(now=NOW), ["an input"])
         committer.submit(ticket)
         assert woken.get(timeout=10) == "settled"
-        assert ticket.done.is_set() and ticket.error is None
-        assert db.steps == ["commit", "effects"]  # effects, then the wake-up
+        assert ticket.done.is_set()  # settled before the wake-up
+        return ticket
     finally:
         committer.stop()
+
+
+def test_a_committed_batch_wakes_the_core_after_its_effects() -> None:
+    db = RecordingDatabase()
+    ticket = settled_ticket(db)
+    assert ticket.error is None
+    assert db.steps == ["commit", "effects"]  # effects, then the wake-up
 
 
 def test_a_failed_commit_wakes_the_core_too_with_the_error_on_the_ticket() -> None:
     db = RecordingDatabase(fail=True)
-    woken: queue.SimpleQueue[str] = queue.SimpleQueue()
-    committer = BatchCommitter(db, lambda batch: db.steps.append("effects"),  # type: ignore[arg-type]
-                               on_settled=lambda: woken.put("settled"))
-    committer.start()
-    try:
-        ticket = CommitTicket(Batch(now=NOW), ["an input"])
-        committer.submit(ticket)
-        assert woken.get(timeout=10) == "settled"
-        assert isinstance(ticket.error, RuntimeError)
-        assert db.steps == []  # no effect of a batch that did not commit
-    finally:
-        committer.stop()
+    ticket = settled_ticket(db)
+    assert isinstance(ticket.error, RuntimeError)
+    assert db.steps == []  # no effect of a batch that did not commit
 
 
 def test_commit_alone_settles_the_ticket_without_a_thread() -> None:
