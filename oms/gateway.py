@@ -39,6 +39,7 @@ from oms.domain.risk import KillSwitchEntry
 from oms.engine.core import Clock, Core, utc_now
 from oms.engine.handlers import Context, Handlers
 from oms.engine.ids import IdAllocator
+from oms.engine.recorded_keys import RecordedKeys
 from oms.engine.risk_setup import account_limits, instruments
 from oms.engine.state import CoreState
 from oms.engine.trading_days import ClOrdIdScopes
@@ -95,6 +96,8 @@ class Gateway:
         f = settings.file
         self.engine = make_engine(settings.database_url, application_name=f"oms-gateway-{name}")
         self.store = DatabaseOrderStore(self.engine)
+        self._recorded_keys = RecordedKeys()
+        """The ClOrdIDs on record (``recorded_keys``): the core's, kept across its reloads."""
         self.lock = GatewayLock(self.engine, name)
         self.metrics = GatewayMetrics()
         self.cache = RedisCache(settings.redis_url, prefix=redis_prefix or settings.redis_prefix)
@@ -174,8 +177,12 @@ class Gateway:
             **self._context_parts,
         )
         handlers = Handlers(ctx, state)
-        # the ClOrdIDs on record, for the duplicate check (``recorded_keys``): loaded with the
-        # state (a failure retried with it), not in the first order's batch
+        # the ClOrdIDs on record, for the duplicate check: one filter kept across the core's
+        # reloads (``recorded_keys``), loaded with the state (a failure retried with it), not
+        # in the first order's batch
+        if self._recorded_keys.outgrown:
+            self._recorded_keys = RecordedKeys()
+        handlers.requests.known = self._recorded_keys
         handlers.requests.load(self.store)
         return handlers
 

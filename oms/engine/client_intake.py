@@ -44,8 +44,8 @@ class RecordedRequests:
 
     Only the keys ``known`` cannot rule out go to the database (``recorded_keys``): almost every
     ClOrdID is new, and memory says so without a round trip. ``known`` is loaded from the table
-    by the first lookup that has keys (the handlers, and so this, are made anew at every load
-    of the core's state: after a failed commit too, so it is rebuilt from the table then)."""
+    when the core loads its state (the gateway passes the same one to each new set of handlers,
+    see ``recorded_keys``), else by the first lookup that has keys."""
 
     def __init__(self, scopes: ClOrdIdScopes, known: RecordedKeys | None = None) -> None:
         self._scopes = scopes

@@ -12,10 +12,12 @@ hundreds of bytes each.
 
 The filter holds every key of the table when it was loaded, and every key recorded since
 (``add``, before its batch commits: a batch that then fails leaves a false positive, which is
-harmless; the core reloads after a failed commit anyway, and the next load rebuilds the filter).
-Keys the purge deletes stay in it: false positives too. A Bloom filter cannot grow: one that
-was given more keys than it was sized for answers "maybe" more often (more lookups, never a
-wrong answer) until the next load sizes it from the table again.
+harmless). Keys the purge deletes stay in it: false positives too. The gateway keeps one filter
+for its whole life, across the core's reloads of its state: a commit whose answer was lost may
+still commit on the server after the reload has read the table, and its keys must stay known.
+A Bloom filter cannot grow: one that was given more keys than it was sized for
+(``outgrown``) answers "maybe" more often (more lookups, never a wrong answer); the gateway
+then loads a new one, sized from the table, at the core's next load of its state.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ class RecordedKeys:
     def loaded(self) -> bool:
         return self._bloom is not None
 
+    @property
+    def outgrown(self) -> bool:
+        """More keys were added than the filter was sized for: a new one should be loaded."""
+        return self.loaded and self.added > self.capacity
+
     def load(self, rows: int, keys: Iterable[Key]) -> None:
         """Fill the filter with ``keys`` (streamed: each row of ``client_requests``), sized for
         ``rows`` (the table's count) times ``HEADROOM``, at least the floor. Keys recorded
@@ -107,4 +114,4 @@ class RecordedKeys:
             log.warning(
                 "recorded ClOrdIDs: %d keys in a filter sized for %d: more duplicate lookups go"
                 " to the database (never a wrong answer) until the core next loads its state,"
-                " which sizes the filter from the table again", self.added, self.capacity)
+                " when a new filter is sized from the table", self.added, self.capacity)

@@ -189,6 +189,7 @@ def test_passing_the_capacity_warns_once_and_still_rules_nothing_in_wrongly(
     with caplog.at_level(logging.WARNING, logger="oms.engine.recorded_keys"):
         for n in range(30):
             known.add(("amqp:A", f"c-{n}"))
+            assert known.outgrown == (n >= 10)  # the gateway then loads a new one
     assert [r.levelno for r in caplog.records] == [logging.WARNING]
     assert "sized for 10" in caplog.records[0].getMessage()
     assert all(known.might_hold(("amqp:A", f"c-{n}")) for n in range(30))
