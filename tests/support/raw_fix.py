@@ -109,17 +109,46 @@ class RawFixClient:
 
     def logon(self, *, password: str | None = None, reset: bool = False,
               timeout: float = 10.0) -> Fields:
-        """Connect and send a Logon; returns the gateway's answer (Logon, or Logout)."""
-        if reset:
-            self.next_out, self.next_in = 1, 1
-        self.connect()
+        """Connect and send a Logon; returns the gateway's answer (Logon, or Logout).
+
+        A Logon with ResetSeqNumFlag that the acceptor drops without a word is sent again on a
+        new connection, as an initiator reconnects: quickfix refuses a second connection while
+        it is still finishing with the session's previous one (its logout callbacks run after
+        the socket is closed), and a client that logs on again right after a logout can get
+        there first. Without the reset, a retry would reuse sequence numbers: not retried."""
+        deadline = time.monotonic() + timeout
         fields: list[tuple[int, str]] = [(98, "0"), (108, "30")]
         if reset:
             fields.append((141, "Y"))
         if password is not None:
             fields.append((554, password))
-        self._send("A", fields)
-        return self.wait_admin(lambda m: m[35] in ("A", "5"), timeout)
+        while True:
+            if reset:
+                self.next_out, self.next_in = 1, 1
+            self.connect()
+            self._send("A", fields)
+            answer = self._admin_or_close(lambda m: m[35] in ("A", "5"), deadline)
+            if answer is not None:
+                return answer
+            if not reset or time.monotonic() >= deadline:
+                raise AssertionError(f"the Logon was dropped without an answer ({timeout}s)")
+            self.drop()
+            time.sleep(0.1)
+
+    def _admin_or_close(self, predicate: Callable[[Fields], bool],
+                        deadline: float) -> Fields | None:
+        """The first session message matching ``predicate``, or None once the connection has
+        closed with nothing matching left to read; raises at ``deadline``."""
+        while time.monotonic() < deadline:
+            try:
+                message = self.admin.get(timeout=0.05)
+            except queue.Empty:
+                if self.closed.is_set() and self.admin.empty():
+                    return None
+                continue
+            if predicate(message):
+                return message
+        raise AssertionError("no matching session message in time")
 
     def logout(self, timeout: float = 10.0) -> None:
         """Log out as a FIX engine does: send Logout, wait for the answer, and for the gateway
