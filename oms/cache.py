@@ -48,6 +48,12 @@ class CacheUnavailable(Exception):  # noqa: N818 - the name states the condition
     """Redis cannot be reached (or did not answer in time)."""
 
 
+def status_component(shard: str | None) -> str:
+    """The status a gateway publishes: ``gateway``, or ``gateway:<shard>`` for a shard's
+    (``oms gateway --shard``); the admin pages show one per shard."""
+    return "gateway" if shard is None else f"gateway:{shard}"
+
+
 class RedisCache:
     def __init__(
         self, url: str, *, prefix: str = DEFAULT_PREFIX, timeout_s: float = 2.0

@@ -102,6 +102,22 @@ def _run_db(action: Callable[[], T], url: str) -> T:
 
 
 @main.group()
+def amqp() -> None:
+    """RabbitMQ set-up that needs the broker's admin tools."""
+
+
+@amqp.command("unrouted-policy")
+@click.option("--vhost", default="/", show_default=True)
+def amqp_unrouted_policy(vhost: str) -> None:
+    """Print the rabbitmqctl command that dead-letters commands no shard owns (with shards)."""
+    import shlex
+
+    from oms.bus.topology import unrouted_policy_command
+
+    click.echo(shlex.join(unrouted_policy_command(vhost)))
+
+
+@main.group()
 def config() -> None:
     """The settings file."""
 
@@ -116,18 +132,33 @@ def config_check() -> None:
         f"instrument(s), {len(f.accounts)} account(s), {len(f.amqp_users)} AMQP user(s), "
         f"{len(f.fix_clients)} FIX client session(s)"
     )
+    for shard in f.shards:
+        view = f.shard_view(shard.name)
+        clients = ", ".join(c.session_name for c in view.fix_clients) or "none"
+        click.echo(f"  shard {shard.name}: accounts {', '.join(shard.accounts)}; "
+                   f"FIX clients {clients}; venue CompIDs "
+                   + ", ".join(f"{v.name}={v.sender_comp_id}" for v in view.venues)
+                   + f"; metrics :{view.engine.metrics_port}, health :{view.engine.health_port}")
 
 
 @main.command()
+@click.option("--shard", envvar="OMS_SHARD", default=None,
+              help="the [[shards]] entry to run (required when the settings file has shards)")
 @click.option("--log-level", default="INFO", show_default=True)
-def gateway(log_level: str) -> None:
-    """Run the gateway: the OMS core, venue sessions, AMQP intake and event relay."""
+def gateway(shard: str | None, log_level: str) -> None:
+    """Run the gateway: the OMS core, venue sessions, AMQP intake and event relay (of one
+    shard, when the settings file declares shards)."""
     from oms.gateway import run_gateway
     from oms.log import configure_logging
+    from oms.settings import ConfigError
     from oms.store.gateway_lock import GatewayAlreadyRunningError
 
-    configure_logging(log_level)
     settings = _settings()
+    try:
+        settings = settings.for_shard(shard)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_logging(log_level, shard=settings.shard if settings.file.shards else None)
     try:
         status = run_gateway(settings)
     except GatewayAlreadyRunningError as exc:
@@ -229,17 +260,25 @@ def fix() -> None:
 @click.option("--venue", "venue_name", help="a venue session of the settings file")
 @click.option("--client", "client_id",
               help="a FIX client session (its name: by default its SenderCompID)")
+@click.option("--shard", envvar="OMS_SHARD", default=None,
+              help="the shard whose session it is (when the settings file has shards)")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
-def fix_reset_sequence(venue_name: str | None, client_id: str | None, yes: bool) -> None:
+def fix_reset_sequence(venue_name: str | None, client_id: str | None, shard: str | None,
+                       yes: bool) -> None:
     """Reset a session's sequence numbers to 1 (gateway stopped; agree it with the peer)."""
     from pathlib import Path
 
     from fix_gateway.session_settings import client_session_key, venue_session_key
+    from oms.engine.batch import watermark_row_key
     from oms.fix_admin import reset_sequence
+    from oms.settings import ConfigError
     from oms.store.db import make_engine
     from oms.store.gateway_lock import GatewayAlreadyRunningError
 
-    settings = _settings()
+    try:
+        settings = _settings().for_shard(shard)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     data_dir = Path(settings.file.engine.data_dir) / "fix"
     if (venue_name is None) == (client_id is None):
         raise click.UsageError("name exactly one of --venue or --client")
@@ -260,8 +299,9 @@ def fix_reset_sequence(venue_name: str | None, client_id: str | None, yes: bool)
                       abort=True)
     engine = make_engine(settings.database_url)
     try:
-        result = _run_db(lambda: reset_sequence(engine, store, key, watermark),
-                         settings.database_url)
+        result = _run_db(lambda: reset_sequence(
+            engine, store, key, watermark_row_key(watermark, settings.shard),
+            gateway_name=settings.shard), settings.database_url)
     except GatewayAlreadyRunningError as exc:
         raise click.ClickException(f"{exc}: stop the gateway first") from None
     finally:

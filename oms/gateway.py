@@ -33,8 +33,8 @@ from fix_gateway.venue_application import (
 )
 from oms.bus.intake_consumer import IntakeConsumer, ack_all, to_core
 from oms.bus.outbox_relay import OutboxRelay
-from oms.bus.topology import declare_topology_at
-from oms.cache import CacheUnavailable, RedisCache
+from oms.bus.topology import DEFAULT_ROUTE, IntakeRoute, declare_topology_at
+from oms.cache import CacheUnavailable, RedisCache, status_component
 from oms.domain.risk import KillSwitchEntry
 from oms.engine.core import Clock, Core, utc_now
 from oms.engine.handlers import Context, Handlers
@@ -91,9 +91,19 @@ server says nothing, so no TCP timeout fires) ends the gateway, exit status 1. F
 
 class Gateway:
     def __init__(self, settings: Settings, *, redis_prefix: str | None = None,
-                 name: str = "main", clock: Clock = utc_now) -> None:
+                 name: str | None = None, clock: Clock = utc_now) -> None:
+        """``settings``: as one shard runs them (``Settings.for_shard``). ``name`` (default:
+        the shard's) names the advisory lock and the database connections."""
         self.settings = settings
         f = settings.file
+        name = name or settings.shard
+        self.shard = settings.shard
+        sharded = bool(f.shards)
+        self.status_component = status_component(self.shard if sharded else None)
+        """The name of this gateway's status in Redis (the admin pages show one per shard)."""
+        self.route = IntakeRoute.of_shard(
+            self.shard, (a.name for a in f.accounts),
+            (a for s in f.shards for a in s.accounts)) if sharded else DEFAULT_ROUTE
         self.engine = make_engine(settings.database_url, application_name=f"oms-gateway-{name}")
         self.store = DatabaseOrderStore(self.engine)
         self._recorded_keys = RecordedKeys()
@@ -105,7 +115,8 @@ class Gateway:
         self.stop_event = threading.Event()
         self.fatal = threading.Event()
         """Set when the gateway must stop by itself (its lock was taken by another copy)."""
-        self.relay = OutboxRelay(settings.amqp_url, self.engine)
+        self.relay = OutboxRelay(settings.amqp_url, self.engine, shard=self.shard,
+                                 connection_name=f"oms outbox relay {self.shard}")
         venues = list(f.venues)
         self.venue_keys = {v.name: venue_session_key(v) for v in venues}
         self.sender = VenueSender(self.venue_keys)
@@ -120,7 +131,8 @@ class Gateway:
             capacity=f.engine.inbox_capacity, batch_max=f.engine.batch_max,
             metrics=self.metrics, on_outbox=self.relay.handoff,
             clients=self.clients.sessions, clock=clock, settle_together=ack_all,
-            after_failed_commit=self.relay.wake,
+            after_failed_commit=self.relay.wake, shard=self.shard,
+            accounts=frozenset(a.name for a in f.accounts) if sharded else None,
         )
         self.purge = RetentionPurge(self.engine, f.engine.client_requests_retention_days)
         self._context_parts: dict[str, Any] = {
@@ -129,9 +141,11 @@ class Gateway:
         }
         self.intake = IntakeConsumer(
             settings.amqp_url, to_core(self.core.put), prefetch=f.engine.amqp_prefetch,
-            max_delivery_attempts=f.engine.max_delivery_attempts,
+            max_delivery_attempts=f.engine.max_delivery_attempts, route=self.route,
+            connection_name=f"oms intake {self.shard}",
         )
-        self.operators = OperatorCommandListener(settings.database_url, self.core.put)
+        self.operators = OperatorCommandListener(settings.database_url, self.core.put,
+                                                 shard=self.shard)
         self._initiator: Any = None
         self._quickfix: tuple[Any, ...] = ()
         self._threads: list[threading.Thread] = []
@@ -226,7 +240,7 @@ class Gateway:
         # with a market-data feed writing Redis, seed with overwrite=False instead.
         self.cache.seed_reference_prices(f.instruments, datetime.now(UTC), overwrite=True)
         self.references.refresh()
-        declare_topology_at(self.settings.amqp_url)
+        declare_topology_at(self.settings.amqp_url, self.route)
         self.relay.start()
         self.outbound.start()
         core_thread = threading.Thread(
@@ -245,7 +259,8 @@ class Gateway:
                                         daemon=True)
         housekeeping.start()
         self._threads.append(housekeeping)
-        self.metrics.serve(f.engine.metrics_port, f.engine.listen_address)
+        self.metrics.serve(f.engine.metrics_port, f.engine.listen_address,
+                           shard=self.shard if f.shards else None)
         if f.engine.health_port:
             self.health = HealthServer(f.engine.health_port, self._alive, self._ready,
                                        f.engine.listen_address)
@@ -331,7 +346,7 @@ class Gateway:
                 self.metrics.outbox_lag.set(lag)
                 status["outbox_lag"] = str(lag)
             with contextlib.suppress(CacheUnavailable):
-                self.cache.publish_status("gateway", status)
+                self.cache.publish_status(self.status_component, status)
 
     def _outbox_lag(self) -> int | None:
         """Events committed but not yet published (the partial index keeps this cheap)."""
@@ -341,8 +356,8 @@ class Gateway:
         try:
             with self.engine.connect() as conn:
                 return int(conn.execute(text(
-                    "SELECT count(*) FROM outbox WHERE published_at IS NULL "
-                    "AND parked_reason IS NULL")).scalar_one())
+                    "SELECT count(*) FROM outbox WHERE shard = :shard AND published_at IS NULL "
+                    "AND parked_reason IS NULL"), {"shard": self.shard}).scalar_one())
         except SQLAlchemyError:
             return None
 

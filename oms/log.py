@@ -9,7 +9,9 @@ import sys
 from pythonjsonlogger.json import JsonFormatter
 
 
-def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
+def configure_logging(level: str = "INFO", *, json_lines: bool = True,
+                      shard: str | None = None) -> None:
+    """``shard``: every line carries it (a ``shard`` field; ``[shard]`` in plain text)."""
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
         handler.setFormatter(
@@ -17,10 +19,13 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
                 "%(asctime)s %(levelname)s %(name)s %(message)s",
                 rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
                 datefmt="%Y-%m-%dT%H:%M:%S%z",
+                static_fields={"shard": shard} if shard else None,
             )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-5s %(name)s: %(message)s"))
+        where = f" [{shard}]" if shard else ""
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s %(levelname)-5s{where} %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

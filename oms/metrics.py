@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -99,9 +102,34 @@ class GatewayMetrics:
             child = self._children[key] = metric.labels(value)
         return child
 
-    def serve(self, port: int, addr: str = "127.0.0.1") -> None:
-        if port:
-            start_http_server(port, addr=addr, registry=self.registry)
+    def serve(self, port: int, addr: str = "127.0.0.1", *, shard: str | None = None) -> None:
+        """``shard``: every sample served carries a ``shard`` label (``oms gateway --shard``)."""
+        if not port:
+            return
+        registry = self.registry
+        if shard is not None:
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(ShardLabelled(self.registry, shard))
+        start_http_server(port, addr=addr, registry=registry)
+
+
+class ShardLabelled(Collector):
+    """Another registry's metrics with a ``shard`` label on every sample, added when scraped
+    (the order path updates the metrics without it)."""
+
+    def __init__(self, registry: CollectorRegistry, shard: str) -> None:
+        self._registry = registry
+        self._shard = shard
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            labelled = Metric(family.name, family.documentation, family.type, family.unit)
+            labelled.samples = [
+                Sample(s.name, {**s.labels, "shard": self._shard}, s.value, s.timestamp,
+                       s.exemplar)
+                for s in family.samples
+            ]
+            yield labelled
 
 
 class HealthServer:

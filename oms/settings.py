@@ -11,6 +11,7 @@ from ``OMS_SECRET_KEY``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -165,6 +166,9 @@ class VenueSettings(FixSessionSettings):
     request_timeout_s: Annotated[Decimal, Field(gt=0, le=3600, allow_inf_nan=False)] = Decimal(10)
     """A new, cancel or replace unanswered this long is followed by an OrderStatusRequest; if
     that is not answered within as long again, the order is raised to operators as in doubt."""
+    shard_sender_comp_ids: dict[Name, CompId] = Field(default_factory=dict)
+    """With ``[[shards]]``: each shard's own SenderCompID towards this venue (a venue session
+    belongs to exactly one shard). Every shard must have one; without shards, leave it out."""
 
 
 class InstrumentSettings(_Strict):
@@ -237,6 +241,19 @@ class EngineSettings(_Strict):
     gateway (``oms db purge`` does it by hand); those of open orders are kept."""
 
 
+DEFAULT_SHARD = "main"
+"""The name of the one implicit shard of a file without ``[[shards]]``."""
+
+
+class ShardSettings(_Strict):
+    """One gateway process and the accounts it owns (``oms gateway --shard NAME``)."""
+
+    name: Name
+    accounts: tuple[Name, ...]
+    metrics_port: Annotated[int, Field(ge=0, lt=65536)] | None = None
+    health_port: Annotated[int, Field(ge=0, lt=65536)] | None = None
+
+
 class AdminSettings(_Strict):
     bind: str = "127.0.0.1:8000"
     workers: Annotated[int, Field(gt=0, le=64)] = 2
@@ -254,6 +271,7 @@ class SettingsFile(_Strict):
     accounts: tuple[AccountSettings, ...] = ()
     amqp_users: tuple[AmqpUserSettings, ...] = ()
     fix_clients: tuple[FixClientSettings, ...] = ()
+    shards: tuple[ShardSettings, ...] = ()
 
     @model_validator(mode="after")
     def _cross_references(self) -> SettingsFile:
@@ -282,7 +300,60 @@ class SettingsFile(_Strict):
                 f"engine.default_amqp_user: {self.engine.default_amqp_user!r} "
                 "is not one of amqp_users"
             )
+        check_shards(self)
         return self
+
+    # -- shards ---------------------------------------------------------------------------
+
+    @property
+    def shard_names(self) -> tuple[str, ...]:
+        """Every shard's name; a file without ``[[shards]]`` is the one shard ``main``."""
+        return tuple(s.name for s in self.shards) or (DEFAULT_SHARD,)
+
+    def shard_of_account(self, account: str) -> str | None:
+        """The shard that owns ``account`` (None: no shard does, or no such account)."""
+        if not self.shards:
+            return DEFAULT_SHARD if account in {a.name for a in self.accounts} else None
+        for shard in self.shards:
+            if account in shard.accounts:
+                return shard.name
+        return None
+
+    def shard_of_fix_client(self, session_name: str) -> str | None:
+        client = self.fix_client(session_name)
+        return self.shard_of_account(client.accounts[0]) if client.accounts else (
+            self.shard_names[0])
+
+    def shard_view(self, name: str) -> SettingsFile:
+        """What shard ``name``'s gateway runs with: its accounts, the FIX clients and AMQP
+        entitlements on them, its own SenderCompID on every venue, its own ports."""
+        if not self.shards:
+            if name != DEFAULT_SHARD:
+                raise ConfigError(f"no [[shards]] in the settings file: there is no shard {name!r}")
+            return self
+        shard = next((s for s in self.shards if s.name == name), None)
+        if shard is None:
+            raise ConfigError(
+                f"no shard {name!r} in the settings file (shards: "
+                f"{', '.join(self.shard_names)})")
+        owned = frozenset(shard.accounts)
+        engine = self.engine.model_copy(update={
+            "metrics_port": shard.metrics_port if shard.metrics_port is not None
+            else self.engine.metrics_port,
+            "health_port": shard.health_port if shard.health_port is not None
+            else self.engine.health_port,
+        })
+        return self.model_copy(update={
+            "engine": engine,
+            "venues": tuple(
+                v.model_copy(update={"sender_comp_id": v.shard_sender_comp_ids[name]})
+                for v in self.venues),
+            "accounts": tuple(a for a in self.accounts if a.name in owned),
+            "amqp_users": tuple(
+                u.model_copy(update={"accounts": tuple(a for a in u.accounts if a in owned)})
+                for u in self.amqp_users),
+            "fix_clients": tuple(c for c in self.fix_clients if set(c.accounts) <= owned),
+        })
 
     def fix_client(self, session_name: str) -> FixClientSettings:
         for client in self.fix_clients:
@@ -313,6 +384,59 @@ class SettingsFile(_Strict):
             if u.name == user:
                 return frozenset(u.accounts)
         return frozenset()
+
+
+def check_shards(file: SettingsFile) -> None:
+    """Every account in exactly one shard; a FIX client's accounts on one shard; each venue with
+    one SenderCompID per shard; no two shards on one port (they may share a host)."""
+    if not file.shards:
+        for i, venue in enumerate(file.venues):
+            if venue.shard_sender_comp_ids:
+                raise ValueError(f"venues[{i}].shard_sender_comp_ids: there are no [[shards]]")
+        return
+    names = _unique("shards", "name", [s.name for s in file.shards])
+    known = {a.name for a in file.accounts}
+    owner: dict[str, str] = {}
+    for i, shard in enumerate(file.shards):
+        for account in shard.accounts:
+            if account not in known:
+                raise ValueError(f"shards[{i}].accounts: unknown account {account!r}")
+            if account in owner:
+                raise ValueError(f"shards[{i}].accounts: {account!r} is in shard "
+                                 f"{owner[account]!r} already (an account has one shard)")
+            owner[account] = shard.name
+    left_out = sorted(known - owner.keys())
+    if left_out:
+        raise ValueError(f"shards: no shard owns {', '.join(map(repr, left_out))} "
+                         "(every account belongs to exactly one shard)")
+    client_ports: dict[int, str] = {}
+    for i, client in enumerate(file.fix_clients):
+        shards_of = sorted({owner[a] for a in client.accounts})
+        if len(shards_of) > 1:
+            raise ValueError(f"fix_clients[{i}].accounts: on shards {', '.join(shards_of)}; "
+                             "one client session has all its accounts on one shard")
+        home = shards_of[0] if shards_of else file.shards[0].name
+        if client_ports.setdefault(client.port, home) != home:
+            raise ValueError(f"fix_clients[{i}].port: {client.port} is a port of shard "
+                             f"{client_ports[client.port]!r}; shards listen on ports of their own")
+    for i, venue in enumerate(file.venues):
+        given = set(venue.shard_sender_comp_ids)
+        if given != names:
+            missing, extra = sorted(names - given), sorted(given - names)
+            raise ValueError(
+                f"venues[{i}].shard_sender_comp_ids: one SenderCompID per shard is needed"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown shard {', '.join(extra)}" if extra else ""))
+        _unique(f"venues[{i}].shard_sender_comp_ids", "value",
+                list(venue.shard_sender_comp_ids.values()))
+    for port_kind in ("metrics_port", "health_port"):
+        taken: dict[int, str] = {}
+        for i, declared in enumerate(file.shards):
+            port = getattr(declared, port_kind)
+            port = getattr(file.engine, port_kind) if port is None else port
+            if port and taken.setdefault(port, declared.name) != declared.name:
+                raise ValueError(f"shards[{i}].{port_kind}: {port} is shard "
+                                 f"{taken[port]!r}'s already (set a port per shard)")
 
 
 def _unique_sessions(section: str, triples: list[tuple[str, str, str]]) -> None:
@@ -360,6 +484,19 @@ class Settings:
     secret_key: str | None
     redis_prefix: str = "oms:"
     """Key prefix in Redis (``OMS_REDIS_PREFIX``): isolates tests and side-by-side stacks."""
+    shard: str = DEFAULT_SHARD
+    """The shard this process runs (``for_shard``); ``main`` when the file has no shards."""
+
+    def for_shard(self, name: str | None) -> Settings:
+        """These settings as shard ``name`` runs them (``SettingsFile.shard_view``). ``None``:
+        the implicit shard, refused if the file declares shards."""
+        if name is None:
+            if self.file.shards:
+                raise ConfigError(
+                    f"{self.config_path} declares shards ({', '.join(self.file.shard_names)}): "
+                    "run one with --shard NAME")
+            return self
+        return dataclasses.replace(self, file=self.file.shard_view(name), shard=name)
 
     def fix_client_password(self, client: FixClientSettings) -> str | None:
         if client.password_env is None:

@@ -53,6 +53,17 @@ def venue_session(venue: VenueSettings, port: int | None = None) -> SessionSpec:
     )
 
 
+def venue_sessions(venue: VenueSettings, port: int | None = None) -> tuple[SessionSpec, ...]:
+    """The acceptor side of every session the OMS initiates to ``venue``: one per shard (each
+    with its own SenderCompID, ``shard_sender_comp_ids``), or the one of a file without
+    shards."""
+    if not venue.shard_sender_comp_ids:
+        return (venue_session(venue, port),)
+    return tuple(
+        venue_session(venue.model_copy(update={"sender_comp_id": comp_id}), port)
+        for comp_id in venue.shard_sender_comp_ids.values())
+
+
 def data_dictionary(begin_string: str) -> Path:
     name = begin_string.replace("FIX.", "FIX").replace(".", "") + ".xml"
     path = Path(sys.prefix) / "share" / "quickfix" / name

@@ -28,7 +28,7 @@ from fix_gateway.venue_sim.model import InstrumentRules
 from fix_gateway.venue_sim.session_config import (
     SessionSpec,
     build_session_settings,
-    venue_session,
+    venue_sessions,
 )
 from fix_gateway.venue_sim.timers import Timers
 from fix_gateway.venue_sim.trading_hours import next_close
@@ -79,7 +79,7 @@ class VenueSimulator:
         self.venue = settings.file.venue(venue)
         self.data_dir = data_dir or Path(settings.file.engine.data_dir) / "venue-sim" / venue
         self.sessions: tuple[SessionSpec, ...] = (
-            venue_session(self.venue, port),
+            *venue_sessions(self.venue, port),
             *extra_sessions,
         )
         self.behaviours = behaviours or Behaviours()

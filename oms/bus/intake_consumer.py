@@ -39,7 +39,14 @@ from pika.exceptions import AMQPError
 from oms.bus.command_decoder import Command, DeadLetter, decode_command
 from oms.bus.dead_letters import dead_letter_properties
 from oms.bus.delivery_attempts import DeliveryAttempts, broker_attempt, message_key
-from oms.bus.topology import DEAD_LETTER_QUEUE, INTAKE_QUEUE, declare_topology
+from oms.bus.topology import (
+    DEAD_LETTER_QUEUE,
+    DEFAULT_ROUTE,
+    ORDERS_EXCHANGE,
+    UNROUTED,
+    IntakeRoute,
+    declare_topology,
+)
 from oms.engine.inputs import StrategyCommand
 from oms.engine.ports import Envelope
 from oms.retry import RetryPolicy
@@ -160,10 +167,12 @@ class IntakeConsumer:
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 30.0,
         connection_name: str = "oms intake",
+        route: IntakeRoute = DEFAULT_ROUTE,
     ) -> None:
         self._parameters = pika.URLParameters(amqp_url)
         self._parameters.client_properties = {"connection_name": connection_name}
         self._submit = submit
+        self._route = route
         self._prefetch = prefetch
         self._max_attempts = max_delivery_attempts
         self._attempts = DeliveryAttempts()
@@ -232,7 +241,7 @@ class IntakeConsumer:
     def _consume(self) -> None:
         connection = pika.BlockingConnection(self._parameters)
         self._connection = connection
-        declare_topology(connection)
+        declare_topology(connection, self._route)
         channel = connection.channel()
         channel.basic_qos(prefetch_count=self._prefetch)
         dead_letter_channel = connection.channel()
@@ -240,17 +249,22 @@ class IntakeConsumer:
         session = _Session(connection, channel, dead_letter_channel)
         session.settler = _Settler(self, session)
         self._session = session
-        channel.basic_consume(
-            INTAKE_QUEUE, functools.partial(self._on_message, session), auto_ack=False
-        )
+        tags = {
+            channel.basic_consume(
+                self._route.queue, functools.partial(self._on_message, session), auto_ack=False
+            ),
+            channel.basic_consume(
+                UNROUTED, functools.partial(self._on_unrouted, session), auto_ack=False
+            ),
+        }
         self.connections_made += 1
         self._retrier.succeeded()
         self._consuming.set()
-        log.info("AMQP intake: consuming %s (prefetch %d)", INTAKE_QUEUE, self._prefetch)
+        log.info("AMQP intake: consuming %s (prefetch %d)", self._route.queue, self._prefetch)
         while not self._stopping.is_set():
             connection.process_data_events(time_limit=_POLL_S)
-            if not channel.consumer_tags:
-                raise _ReconnectError("the broker cancelled the consumer (queue deleted?)")
+            if not tags <= set(channel.consumer_tags):
+                raise _ReconnectError("the broker cancelled a consumer (queue deleted?)")
         self._drain(session)
 
     def _drain(self, session: _Session) -> None:
@@ -284,6 +298,9 @@ class IntakeConsumer:
         session.outstanding[tag] = _Pending(
             key, body, properties, method.exchange, method.routing_key
         )
+        if not self._route.owns(method.routing_key):
+            self._forward(session, tag)
+            return
         if attempt > self._max_attempts:
             reason = (
                 f"delivered {attempt} times without being processed "
@@ -316,6 +333,33 @@ class IntakeConsumer:
                 _settler=session.settler,
             )
         )
+
+    def _forward(self, session: _Session, tag: int) -> None:
+        """A command for an account this shard no longer owns (it waited in this queue while
+        the account moved): published again to ``oms.orders``, which routes it to the account's
+        shard now (or, if none, to the unrouted queue), then acknowledged here. The publish is
+        confirmed first; a failure drops the connection and the broker redelivers it here."""
+        pending = session.outstanding.pop(tag)
+        session.dead_letter_channel.basic_publish(
+            exchange=ORDERS_EXCHANGE, routing_key=pending.routing_key, body=pending.body,
+            properties=pending.properties)
+        log.info("AMQP intake: a command for account %r forwarded: not this shard's",
+                 pending.routing_key)
+        self._attempts.forget(pending.key)
+        _ack_tags(session, [tag])
+
+    def _on_unrouted(
+        self, session: _Session, channel: Any, method: Any, properties: Any, body: bytes
+    ) -> None:
+        """A command ``oms.orders`` routed to no shard's queue: dead-lettered with its reason
+        (any shard's intake may take it)."""
+        tag: int = method.delivery_tag
+        session.outstanding[tag] = _Pending(
+            message_key(properties.message_id, body), body, properties, ORDERS_EXCHANGE,
+            method.routing_key)
+        reason = (f"no shard owns account {method.routing_key!r} (the routing key): no "
+                  "gateway takes its commands")
+        self._settle(session, ((tag, DeadLetter(reason)),))
 
     def _settle_threadsafe(
         self, session: _Session, items: Sequence[tuple[int, Settlement]]

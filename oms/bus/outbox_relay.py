@@ -63,6 +63,7 @@ from oms.bus.outbox_rows import OutboxRow, OutboxRows, ParkedRow, PendingMarks
 from oms.bus.publish_queue import PublishQueue
 from oms.bus.topology import EVENTS_EXCHANGE, TOPIC
 from oms.retry import RetryPolicy
+from oms.settings import DEFAULT_SHARD
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +90,11 @@ class OutboxRelay:
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 30.0,
         connection_name: str = "oms outbox relay",
+        shard: str = DEFAULT_SHARD,
     ) -> None:
         self._parameters = pika.URLParameters(amqp_url)
         self._parameters.client_properties = {"connection_name": connection_name}
-        self._rows = OutboxRows(engine)
+        self._rows = OutboxRows(engine, shard)
         self._window = window
         self._min_read = max(1, window // 4)
         """While messages are in flight, the table is read only for at least this many rows

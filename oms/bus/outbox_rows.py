@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import cast as sql_cast
 
+from oms.settings import DEFAULT_SHARD
 from oms.store.models import OrderEvent, OutboxEvent
 
 OUTBOX = cast(Table, OutboxEvent.__table__)
@@ -73,8 +74,10 @@ class OutboxRows:
     every wake-up, and a pooled checkout (a ping, then a rollback on return) tripled the
     round trips of each read. The connection is replaced after any database error."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, shard: str = DEFAULT_SHARD) -> None:
+        """``shard``: the rows of that shard's gateway only (each shard has its relay)."""
         self._engine = engine
+        self._shard = shard
         self._reader: Connection | None = None
 
     def _connection(self) -> Connection:
@@ -100,6 +103,7 @@ class OutboxRows:
                 BODY["seq"].astext.label("seq"),
             )
             .where(
+                OUTBOX.c.shard == self._shard,
                 OUTBOX.c.published_at.is_(None),
                 OUTBOX.c.parked_reason.is_(None),
                 OUTBOX.c.id > after_id,

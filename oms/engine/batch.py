@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 
 from oms.engine import batch_sql
+from oms.settings import DEFAULT_SHARD
 from oms.store import order_repository as orders_repo
 from oms.store.models import (
     AccountBreaker,
@@ -92,6 +93,28 @@ _KEYED = ("venue_request_states", "venue_request_notes", "watermarks")
 (``save_order``): copying them at every input would cost the square of the batch's size."""
 
 
+_VENUE = "venue:"
+
+
+def watermark_row_key(key: str, shard: str) -> str:
+    """The ``fix_session_watermarks`` key of a watermark: each shard has its own session to a
+    venue, so a shard's venue key carries its name (``venue:SIM@A``); the implicit shard's does
+    not (the key before shards existed), nor does a FIX client's (a client has one shard)."""
+    if shard == DEFAULT_SHARD or not key.startswith(_VENUE):
+        return key
+    return f"{key}@{shard}"
+
+
+def watermark_of_row(session_id: str, shard: str) -> str | None:
+    """The in-memory key of a ``fix_session_watermarks`` row, or None if another shard's."""
+    if not session_id.startswith(_VENUE):
+        return session_id
+    if shard == DEFAULT_SHARD:
+        return None if "@" in session_id else session_id
+    suffix = f"@{shard}"
+    return session_id.removesuffix(suffix) if session_id.endswith(suffix) else None
+
+
 @dataclass(frozen=True, slots=True)
 class BatchMark:
     lists: dict[str, int]
@@ -105,6 +128,8 @@ class Batch:
     """Rows to write and effects to carry out for one batch of inputs."""
 
     now: datetime
+    shard: str = DEFAULT_SHARD
+    """The shard whose gateway writes the batch: its outbox rows and watermarks are its own."""
     new_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     client_requests: list[dict[str, Any]] = field(default_factory=list)
@@ -206,13 +231,15 @@ class Batch:
         writes.insert(POSITIONS, self._position_rows(), on_conflict=_ADD_TO_POSITION)
         writes.insert(VENUE_REQUESTS, self.venue_requests)
         writes.insert(WATERMARKS, [
-            {"session_id": s, "last_inbound_seq": n, "updated_at": self.now}
+            {"session_id": watermark_row_key(s, self.shard), "last_inbound_seq": n,
+             "updated_at": self.now}
             for s, n in self.watermarks.items()
         ], on_conflict="ON CONFLICT (session_id) DO UPDATE SET last_inbound_seq ="
                        " excluded.last_inbound_seq, updated_at = excluded.updated_at")
         # every outbox row of the core describes an order_events row of this batch: its body
         # is stored there once (the relay reads it from there; the handoff keeps it in memory)
-        outbox = [{k: v for k, v in row.items() if k != "body"} for row in self.outbox]
+        outbox = [{k: v for k, v in row.items() if k != "body"} | {"shard": self.shard}
+                  for row in self.outbox]
         for table, rows in (
             (OUTBOX, outbox), (UNMATCHED, self.unmatched), (FIX_MESSAGES, self.fix_messages),
         ):

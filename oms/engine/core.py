@@ -45,6 +45,7 @@ from oms.engine.inputs import (
 from oms.engine.ports import Envelope
 from oms.metrics import GatewayMetrics
 from oms.retry import RetryPolicy
+from oms.settings import DEFAULT_SHARD
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,12 @@ class Core(CommitFailures):
         clients: ClientSessions | None = None,
         settle_together: Callable[[Sequence[Envelope]], None] = ack_each,
         after_failed_commit: Callable[[], None] = lambda: None,
+        shard: str = DEFAULT_SHARD,
+        accounts: frozenset[str] | None = None,
     ) -> None:
+        """``shard`` and its ``accounts`` (None: every account): the part of the orders this
+        core owns (``oms gateway --shard``)."""
+        self._shard = shard
         self._inbox: queue.Queue[object] = queue.Queue(maxsize=capacity)
         self._batch_max = batch_max
         self._metrics = metrics
@@ -113,7 +119,7 @@ class Core(CommitFailures):
         self._last_tick = 0.0
         if database is None:
             assert engine is not None, "the core needs an engine or a database"
-            database = CoreDatabase(engine)
+            database = CoreDatabase(engine, shard=shard, accounts=accounts)
         self._db: CoreStorage = database
         """The core's own connections: no pool checkout (ping, reset) per batch."""
         self._committed_seq: dict[str, int] = {}
@@ -196,7 +202,7 @@ class Core(CommitFailures):
     def _process(self, items: list[object]) -> None:
         handlers = self._handlers
         assert handlers is not None
-        batch = Batch(now=self._clock())
+        batch = Batch(now=self._clock(), shard=self._shard)
         try:
             # ids before anything changes: a reservation (a transaction) rarely happens mid-input
             handlers.ctx.order_ids.ensure(len(items))

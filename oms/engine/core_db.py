@@ -31,8 +31,9 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from oms.engine import batch_sql
-from oms.engine.batch import WATERMARKS, Batch
+from oms.engine.batch import WATERMARKS, Batch, watermark_of_row
 from oms.engine.state import CoreState, load_state
+from oms.settings import DEFAULT_SHARD
 from oms.store import order_repository as orders_repo
 
 if TYPE_CHECKING:
@@ -50,8 +51,13 @@ class CoreStorage(Protocol):
 
 
 class CoreDatabase:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, shard: str = DEFAULT_SHARD,
+                 accounts: frozenset[str] | None = None) -> None:
+        """``accounts``: the shard's; its open orders, positions and breakers are loaded
+        (None: every account's, the implicit shard)."""
         self._engine = engine
+        self._shard = shard
+        self._accounts = accounts
         self._reader: Connection | None = None
         self._writer: Connection | None = None
 
@@ -93,11 +99,13 @@ class CoreDatabase:
         """The open orders and what the core keeps of them, the last inbound sequence number
         committed per venue, and (into ``clients``) the FIX client sessions' state."""
         with self._engine.connect() as conn:
-            state = load_state(conn)
+            state = load_state(conn, self._accounts)
             rows = conn.execute(select(WATERMARKS.c.session_id, WATERMARKS.c.last_inbound_seq))
-            committed = {
-                r.session_id.removeprefix("venue:"): int(r.last_inbound_seq) for r in rows
-            }
+            committed = {}
+            for r in rows:
+                key = watermark_of_row(r.session_id, self._shard)
+                if key is not None:
+                    committed[key.removeprefix("venue:")] = int(r.last_inbound_seq)
             if clients is not None:
                 clients.reload(conn, now)
         return state, committed

@@ -46,6 +46,7 @@ class CommitFailures:
     _stop: threading.Event
 
     _clock: Callable[[], datetime]
+    _shard: str
     _after_failed_commit: Callable[[], None]
 
     # the core's methods this half calls
@@ -126,7 +127,7 @@ class CommitFailures:
         it now; on failure, reload. Returns the commit's error."""
         handlers = self._handlers
         assert handlers is not None
-        batch = Batch(now=self._clock())
+        batch = Batch(now=self._clock(), shard=self._shard)
         try:
             if quarantine is None:
                 handlers.begin(batch, [item], self._db.reader())

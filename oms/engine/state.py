@@ -201,9 +201,10 @@ def _order_of(row: dict[str, Any]) -> Order:
         ) from exc
 
 
-def load_state(conn: Connection) -> CoreState:
+def load_state(conn: Connection, accounts: frozenset[str] | None = None) -> CoreState:
+    """The core's state from the database; ``accounts``: only theirs (a shard's)."""
     state = CoreState()
-    for row in orders_repo.load_open_orders(conn):
+    for row in orders_repo.load_open_orders(conn, accounts):
         state._hold(_order_of(row), row["version"])
         state.created[row["order_id"]] = row["created_at"]
     open_ids = set(state.orders)
@@ -242,7 +243,10 @@ def load_state(conn: Connection) -> CoreState:
     for key, text in orders_repo.cancel_request_texts(conn, pending_cancels).items():
         state.request_texts[key] = text
     pos = Position.__table__
-    for p in conn.execute(select(pos.c.account, pos.c.symbol, pos.c.net_qty)):
+    positions = select(pos.c.account, pos.c.symbol, pos.c.net_qty)
+    if accounts is not None:
+        positions = positions.where(pos.c.account.in_(accounts))
+    for p in conn.execute(positions):
         state.positions[(p.account, p.symbol)] = p.net_qty
     ks = KillSwitchRow.__table__
     entries = [
@@ -254,7 +258,10 @@ def load_state(conn: Connection) -> CoreState:
     ]
     state.kill_switch = KillSwitch(entries)
     br = AccountBreaker.__table__
-    for r in conn.execute(select(br).where(br.c.tripped.is_(True))).mappings():
+    tripped = select(br).where(br.c.tripped.is_(True))
+    if accounts is not None:
+        tripped = tripped.where(br.c.account.in_(accounts))
+    for r in conn.execute(tripped).mappings():
         state.breakers[r["account"]] = ExecutionBreaker(
             r["account"], tripped_reason=r["reason"], tripped_at=r["tripped_at"]
         )

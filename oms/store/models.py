@@ -331,10 +331,12 @@ class OutboxEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column(TS)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     parked_reason: Mapped[str | None] = mapped_column(Text)
+    shard: Mapped[str] = mapped_column(String(64), server_default="main")
+    """The shard whose relay publishes the row (migration 0005)."""
 
     __table_args__ = (
         Index(
-            "ix_outbox_unpublished", "id",
+            "ix_outbox_unpublished", "shard", "id",
             postgresql_where=text("published_at IS NULL AND parked_reason IS NULL"),
         ),
     )
@@ -419,9 +421,12 @@ class OperatorCommand(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
     processed_at: Mapped[datetime | None] = mapped_column(TS)
     result: Mapped[str | None] = mapped_column(Text)
+    shard: Mapped[str] = mapped_column(String(64), server_default="main")
+    """The shard whose gateway carries the command out (migration 0005)."""
 
     __table_args__ = (
-        Index("ix_operator_commands_pending", "id", postgresql_where=text("processed_at IS NULL")),
+        Index("ix_operator_commands_pending", "shard", "id",
+              postgresql_where=text("processed_at IS NULL")),
     )
 
 

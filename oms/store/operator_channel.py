@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from oms.engine.inputs import OperatorCommandReceived
 from oms.retry import RetryPolicy
+from oms.settings import DEFAULT_SHARD
 from oms.store.db import STATEMENT_TIMEOUT_S, connection_timeouts, server_options
 from oms.store.models import OperatorAudit, OperatorCommand
 
@@ -36,18 +37,20 @@ AUDIT = cast(Table, OperatorAudit.__table__)
 
 def issue_command(
     conn: Connection, *, kind: str, payload: dict[str, Any], issued_by: str, reason: str,
-    at: datetime, target: str,
+    at: datetime, target: str, shard: str = DEFAULT_SHARD,
 ) -> int:
-    """Record an operator command and its audit row; the gateway is notified on commit."""
+    """Record an operator command for ``shard``'s gateway and its audit row; the gateways are
+    notified on commit."""
     command_id = conn.execute(
         insert(COMMANDS)
-        .values(kind=kind, payload=payload, issued_by=issued_by, reason=reason, created_at=at)
+        .values(kind=kind, payload=payload, issued_by=issued_by, reason=reason, created_at=at,
+                shard=shard)
         .returning(COMMANDS.c.id)
     ).scalar_one()
     conn.execute(
         insert(AUDIT).values(
             at=at, username=issued_by, action=kind, target=target, reason=reason,
-            details=payload | {"command_id": command_id},
+            details=payload | {"command_id": command_id, "shard": shard},
         )
     )
     conn.execute(text(f"NOTIFY {CHANNEL}"))
@@ -76,7 +79,10 @@ def libpq_conninfo(sqlalchemy_url: str) -> str:
 class OperatorCommandListener:
     """Feeds unprocessed operator commands to ``sink`` in id order; reconnects on its own."""
 
-    def __init__(self, database_url: str, sink: Callable[[object], None]) -> None:
+    def __init__(self, database_url: str, sink: Callable[[object], None],
+                 shard: str = DEFAULT_SHARD) -> None:
+        """``shard``: only the commands addressed to that shard's gateway."""
+        self._shard = shard
         self._conninfo = libpq_conninfo(database_url)
         self._sink = sink
         self._stop = threading.Event()
@@ -124,7 +130,7 @@ class OperatorCommandListener:
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
                 "SELECT id, kind, payload, issued_by, reason FROM operator_commands "
-                "WHERE processed_at IS NULL ORDER BY id"
+                "WHERE processed_at IS NULL AND shard = %s ORDER BY id", (self._shard,)
             )
             rows = cur.fetchall()
         with self._handed_lock:

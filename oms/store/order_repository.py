@@ -101,9 +101,13 @@ def get_order(conn: Connection, order_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def load_open_orders(conn: Connection) -> list[dict[str, Any]]:
-    """Every order not in a terminal state: what the core reloads at start."""
+def load_open_orders(conn: Connection,
+                     accounts: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """Every order not in a terminal state (of ``accounts`` only, if given: a shard's): what
+    the core reloads at start."""
     stmt = select(ORDERS).where(ORDERS.c.status.not_in(TERMINAL)).order_by(ORDERS.c.created_at)
+    if accounts is not None:
+        stmt = stmt.where(ORDERS.c.account.in_(accounts))
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 

@@ -27,14 +27,16 @@ PAIRS_PER_BURST = 150
 
 
 class GatewayProcess:
-    def __init__(self, env: dict[str, str], health_port: int, log: Path) -> None:
-        self.env, self.health_port, self.log = env, health_port, log
+    def __init__(self, env: dict[str, str], health_port: int, log: Path,
+                 args: tuple[str, ...] = ()) -> None:
+        """``args``: more arguments of ``oms gateway`` (``--shard A``)."""
+        self.env, self.health_port, self.log, self.args = env, health_port, log, args
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "oms.cli", "gateway", "--log-level", "INFO"],
+                [sys.executable, "-m", "oms.cli", "gateway", "--log-level", "INFO", *self.args],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60
