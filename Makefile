@@ -7,6 +7,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Kubernetes manifests (scripts/k8s-lint.sh): schemas of this Kubernetes version, and checkov in
+# a venv of its own (checkov pins packaging<24; pytest 9 in $(VENV) needs packaging>=24).
+K8S_VERSION  ?= 1.31.0
+CHECKOV_VENV ?= $(VENV)/tools/checkov
+CHECKOV      ?= $(CHECKOV_VENV)/bin/checkov
 
 .PHONY: help venv install services browser lint typecheck test unit demo bench db-upgrade clean
 
@@ -42,6 +47,11 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/yamllint -s compose.yaml
+	@test -x $(CHECKOV) || { echo "[lint] installing checkov into $(CHECKOV_VENV)"; \
+	    $(BIN)/python -m venv $(CHECKOV_VENV) && \
+	    $(CHECKOV_VENV)/bin/pip install --quiet --progress-bar off 'checkov>=3.2,<4'; }
+	YAMLLINT=$(BIN)/yamllint KUBERNETES_VALIDATE=$(BIN)/kubernetes-validate PYTHON=$(BIN)/python \
+	    CHECKOV=$(CHECKOV) K8S_VERSION=$(K8S_VERSION) bash scripts/k8s-lint.sh
 
 # OMS_TEST_DISRUPTIVE=1 lets the outage tests restart the machine's shared RabbitMQ: fine for
 # `make test` (CI runs alone), not for a bare `pytest` beside other test runs.
