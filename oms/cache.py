@@ -10,7 +10,8 @@ A connection or timeout error raises ``CacheUnavailable``: callers decide how to
 (the core treats a missing reference price as a reject, never as a pass).
 
 Keys: ``<prefix>reference_prices`` (hash symbol -> {"price", "as_of"}),
-``<prefix>kill_switches`` (hash "scope:key" -> entry), ``<prefix>status:<component>`` (hash)
+``<prefix>kill_switches`` (hash "scope:key" -> entry; ``kill_switches:<shard>`` per shard),
+``<prefix>status:<component>`` (hash)
 and ``<prefix>status_components`` (set of component names).
 
 Thread safety: redis-py clients are thread safe (a connection pool); one ``RedisCache`` may be
@@ -46,6 +47,10 @@ _HashFields = dict[str | bytes, str]
 
 class CacheUnavailable(Exception):  # noqa: N818 - the name states the condition callers handle
     """Redis cannot be reached (or did not answer in time)."""
+
+
+def _kill_switches_key(shard: str | None) -> str:
+    return "kill_switches" if shard is None else f"kill_switches:{shard}"
 
 
 def status_component(shard: str | None) -> str:
@@ -138,9 +143,11 @@ class RedisCache:
 
     # --- kill-switch mirror -------------------------------------------------------------------
 
-    def mirror_kill_switches(self, entries: Iterable[KillSwitchEntry]) -> None:
-        """Replace the mirror with ``entries`` (the tripped switches), atomically."""
-        key = self._key("kill_switches")
+    def mirror_kill_switches(self, entries: Iterable[KillSwitchEntry], *,
+                             shard: str | None = None) -> None:
+        """Replace the mirror with ``entries`` (the tripped switches), atomically; ``shard``:
+        that shard's mirror (each shard has its own switches)."""
+        key = self._key(_kill_switches_key(shard))
         mapping: _HashFields = {
             f"{e.scope.value}:{e.key}": _kill_switch_value(e) for e in entries
         }
@@ -151,9 +158,9 @@ class RedisCache:
                 pipe.hset(key, mapping=mapping)
             pipe.execute()
 
-    def kill_switches(self) -> list[KillSwitchEntry]:
+    def kill_switches(self, *, shard: str | None = None) -> list[KillSwitchEntry]:
         with self._available():
-            raw = self._redis.hgetall(self._key("kill_switches"))
+            raw = self._redis.hgetall(self._key(_kill_switches_key(shard)))
         entries = []
         for field, value in sorted(raw.items()):
             entry = _parse_kill_switch(value)

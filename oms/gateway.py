@@ -202,7 +202,8 @@ class Gateway:
 
     def _mirror_kill_switches(self, entries: tuple[KillSwitchEntry, ...]) -> None:
         try:
-            self.cache.mirror_kill_switches(entries)
+            self.cache.mirror_kill_switches(
+                entries, shard=self.shard if self.settings.file.shards else None)
         except CacheUnavailable as exc:  # Postgres holds the truth; Redis is only a mirror
             log.warning("kill-switch mirror not updated: %s", exc)
 

@@ -1,8 +1,9 @@
-"""Shards: each outbox row and each operator command belongs to one shard's gateway.
+"""Shards: each outbox row, operator command and kill switch belongs to one shard's gateway.
 
 All shards share one database. A shard's outbox relay publishes only its own rows (the rows of
 a shard that is down wait for it, in order), and its operator channel takes only the commands
-addressed to it (the admin pages write one row per shard for a command to every shard). A
+addressed to it (the admin pages write one row per shard for a command to every shard), and
+keeps its own kill switches (a switch cleared on one shard stays on the others). A
 database without shards has the one shard ``main``: existing rows get it.
 
 Revision ID: 0005
@@ -28,6 +29,10 @@ def upgrade() -> None:
                                       server_default="main"))
     op.add_column("operator_commands", sa.Column("shard", sa.String(64), nullable=False,
                                                  server_default="main"))
+    op.add_column("kill_switches", sa.Column("shard", sa.String(64), nullable=False,
+                                             server_default="main"))
+    op.drop_constraint("pk_kill_switches", "kill_switches", type_="primary")
+    op.create_primary_key("pk_kill_switches", "kill_switches", ["shard", "scope", "key"])
     op.drop_index("ix_outbox_unpublished", table_name="outbox", postgresql_where=_UNPUBLISHED)
     op.create_index("ix_outbox_unpublished", "outbox", ["shard", "id"],
                     postgresql_where=_UNPUBLISHED)
@@ -46,3 +51,7 @@ def downgrade() -> None:
     op.create_index("ix_outbox_unpublished", "outbox", ["id"], postgresql_where=_UNPUBLISHED)
     op.drop_column("operator_commands", "shard")
     op.drop_column("outbox", "shard")
+    op.execute("DELETE FROM kill_switches WHERE shard <> 'main'")
+    op.drop_constraint("pk_kill_switches", "kill_switches", type_="primary")
+    op.create_primary_key("pk_kill_switches", "kill_switches", ["scope", "key"])
+    op.drop_column("kill_switches", "shard")

@@ -253,8 +253,9 @@ class Batch:
                 [notes.get(key) for key in states]))
         if self.client_outbox and not returning_done:
             self._write_client_outbox(conn)
+        switches = [row | {"shard": self.shard} for row in self.kill_switches]
         for table, rows, keys in (
-            (KILL_SWITCHES, self.kill_switches, ["scope", "key"]),
+            (KILL_SWITCHES, switches, ["shard", "scope", "key"]),
             (BREAKERS, self.breakers, ["account"]),
         ):
             for row in rows:

@@ -99,7 +99,7 @@ class CoreDatabase:
         """The open orders and what the core keeps of them, the last inbound sequence number
         committed per venue, and (into ``clients``) the FIX client sessions' state."""
         with self._engine.connect() as conn:
-            state = load_state(conn, self._accounts)
+            state = load_state(conn, self._accounts, self._shard)
             rows = conn.execute(select(WATERMARKS.c.session_id, WATERMARKS.c.last_inbound_seq))
             committed = {}
             for r in rows:

@@ -27,6 +27,7 @@ from oms.engine.exposure import OpenExposure
 from oms.engine.order_indexes import OrderKeyed
 from oms.engine.order_rows import order_from_row
 from oms.engine.request_watch import IN_DOUBT, SENT, RequestWatch, WatchedRequest
+from oms.settings import DEFAULT_SHARD
 from oms.store import order_repository as orders_repo
 from oms.store.models import AccountBreaker, Position, VenueRequest
 from oms.store.models import KillSwitch as KillSwitchRow
@@ -201,8 +202,10 @@ def _order_of(row: dict[str, Any]) -> Order:
         ) from exc
 
 
-def load_state(conn: Connection, accounts: frozenset[str] | None = None) -> CoreState:
-    """The core's state from the database; ``accounts``: only theirs (a shard's)."""
+def load_state(conn: Connection, accounts: frozenset[str] | None = None,
+               shard: str = DEFAULT_SHARD) -> CoreState:
+    """The core's state from the database; ``accounts``: only theirs, and ``shard``'s kill
+    switches (a shard's)."""
     state = CoreState()
     for row in orders_repo.load_open_orders(conn, accounts):
         state._hold(_order_of(row), row["version"])
@@ -254,7 +257,8 @@ def load_state(conn: Connection, accounts: frozenset[str] | None = None) -> Core
             scope=KillScope(r["scope"]), key=r["key"], reason=r["reason"],
             tripped_by=r["tripped_by"], tripped_at=r["tripped_at"],
         )
-        for r in conn.execute(select(ks).where(ks.c.active.is_(True))).mappings()
+        for r in conn.execute(
+            select(ks).where(ks.c.active.is_(True), ks.c.shard == shard)).mappings()
     ]
     state.kill_switch = KillSwitch(entries)
     br = AccountBreaker.__table__

@@ -385,6 +385,9 @@ class KillSwitch(Base):
 
     __tablename__ = "kill_switches"
 
+    shard: Mapped[str] = mapped_column(String(64), primary_key=True, server_default="main")
+    """Each shard's gateway keeps its own switches (migration 0005): clearing one shard's
+    global switch leaves the others' as they are."""
     scope: Mapped[KillScope] = mapped_column(KILL_SCOPE, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True, doc="'*' for global")
     active: Mapped[bool] = mapped_column(Boolean)
