@@ -107,7 +107,8 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _page_context() -> dict[str, Any]:
-    context: dict[str, Any] = {"now": datetime.now(UTC), "refresh_ms": REFRESH_MS}
+    context: dict[str, Any] = {"now": datetime.now(UTC), "refresh_ms": REFRESH_MS,
+                               "sharded": bool(services().settings.file.shards)}
     if current_user.is_authenticated:
         context.update(operator=current_user, logout_form=LogoutForm(),
                        tripped_switches=_tripped_switches)

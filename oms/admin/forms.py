@@ -52,9 +52,15 @@ class CancelAllForm(FlaskForm):  # type: ignore[misc]
     confirm = HiddenField()
 
 
+def _shard() -> StringField:
+    """With gateway shards: the one shard to act on (blank: every shard concerned)."""
+    return StringField("Shard", validators=[Length(max=64)])
+
+
 class KillSwitchTripForm(FlaskForm):  # type: ignore[misc]
     scope = StringField("Scope", validators=[AnyOf(SCOPE_CHOICES)])
     key = StringField("Account / venue / symbol", validators=[Length(max=64)])
+    shard = _shard()
     reason = _reason()
     confirm = HiddenField()
 
@@ -62,6 +68,7 @@ class KillSwitchTripForm(FlaskForm):  # type: ignore[misc]
 class KillSwitchClearForm(FlaskForm):  # type: ignore[misc]
     scope = HiddenField(validators=[InputRequired()])
     key = HiddenField(validators=[InputRequired()])
+    shard = _shard()
     reason = _reason()
 
 
@@ -109,12 +116,14 @@ class SessionSeqForm(FlaskForm):  # type: ignore[misc]
         InputRequired("a MsgSeqNum is required"),
         NumberRange(min=1, max=MAX_SEQ, message=f"a MsgSeqNum is from 1 to {MAX_SEQ}"),
     ])
+    shard = _shard()
     reason = _reason()
 
 
 class SessionOperationForm(FlaskForm):  # type: ignore[misc]
     """Log a FIX session on or out, or reset it (logout and reset take a confirmation)."""
 
+    shard = _shard()
     reason = _reason()
     confirm = HiddenField()
 

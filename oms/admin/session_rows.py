@@ -1,5 +1,10 @@
 """The FIX sessions of the settings file, with the state and sequence numbers the gateway last
-published in Redis (``status_view``), for the Sessions page."""
+published in Redis (``status_view``), for the Sessions page and the dashboard.
+
+With gateway shards each shard's gateway publishes its own status (``gateway:<shard>``) and has
+its own sessions: one to every venue (with the shard's SenderCompID) and the FIX client sessions
+of its accounts. Without shards there is one gateway (``gateway``), shown as before.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from oms.admin.status_view import ComponentStatus, SessionStatus
+from oms.cache import status_component
 from oms.engine.session_commands import OPERATOR_LOGGED_OUT
 from oms.settings import FixSessionSettings, SettingsFile
 
@@ -29,10 +35,25 @@ class SessionRow:
     health: str | None = None
     """Of the component that published the status: ``ok``, ``stale`` or ``down``."""
     reported_at: datetime | None = None
+    shard: str | None = None
+    """The shard whose gateway has this session (None: the file has no shards)."""
+    reported_by: str | None = None
+    """The status component that published ``status``."""
 
     @property
     def session(self) -> str:
         return f"{self.kind}:{self.name}"
+
+    @property
+    def row_id(self) -> str:
+        """Unique on a page: a venue session is on every shard."""
+        plain = f"{self.kind}-{self.name}"
+        return plain if self.shard is None else f"{self.shard}-{plain}"
+
+    @property
+    def is_up(self) -> bool:
+        """Logged on, as published by a gateway that is beating."""
+        return self.status is not None and self.status.is_up and self.health == "ok"
 
     @property
     def state(self) -> tuple[str, str]:
@@ -49,16 +70,72 @@ class SessionRow:
         return "bad", status.state.replace("_", " ")
 
 
-def session_rows(file: SettingsFile, components: Sequence[ComponentStatus]) -> list[SessionRow]:
-    """Every venue, then every FIX client session, each with its published status if any."""
+@dataclass(frozen=True, slots=True)
+class ShardSessions:
+    """One gateway (one shard's, or the only one) with its published status and its sessions."""
+
+    shard: str | None
+    """None: the file has no shards."""
+    component: str
+    """The name its status is published under (``gateway`` or ``gateway:<shard>``)."""
+    gateway: ComponentStatus | None
+    rows: list[SessionRow]
+
+    @property
+    def label(self) -> str:
+        return "Gateway" if self.shard is None else f"Shard {self.shard}"
+
+    @property
+    def health(self) -> str:
+        """``ok``, ``stale`` or ``down`` (``down`` also when it never published)."""
+        return "down" if self.gateway is None else self.gateway.health
+
+    @property
+    def sessions_up(self) -> int:
+        return sum(1 for row in self.rows if row.is_up)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTarget:
+    """A FIX session as the sequence operations address it: a venue's is on every shard (the
+    operator picks one or all), a client's on the shard of its accounts."""
+
+    kind: str
+    name: str
+    begin_string: str
+    our_comp_ids: tuple[str, ...]
+    """One per shard for a venue (each shard has its own SenderCompID towards it)."""
+    their_comp_id: str
+    shards: tuple[str, ...]
+    """The shards that have this session; () when the file has no shards."""
+
+    @property
+    def session(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def row_id(self) -> str:
+        return f"{self.kind}-{self.name}"
+
+    @property
+    def shard_choice(self) -> bool:
+        """Whether the operator chooses the shard (a venue session on several shards)."""
+        return len(self.shards) > 1
+
+
+def session_rows(file: SettingsFile, components: Sequence[ComponentStatus],
+                 shard: str | None = None) -> list[SessionRow]:
+    """Every venue, then every FIX client session, each with its published status if any.
+    ``file``: as the gateway runs it (``SettingsFile.shard_view`` for a shard's)."""
     published = {
-        (s.kind, s.name): (s, c.health, c.heartbeat) for c in components for s in c.sessions
+        (s.kind, s.name): (s, c.health, c.heartbeat, c.name)
+        for c in components for s in c.sessions
     }
     rows = [
         SessionRow(
             kind="venue", name=v.name, begin_string=v.begin_string,
             our_comp_id=v.sender_comp_id, their_comp_id=v.target_comp_id,
-            where=f"connects to {v.host}:{v.port}", settings=_settings_text(v),
+            where=f"connects to {v.host}:{v.port}", settings=_settings_text(v), shard=shard,
         )
         for v in file.venues
     ] + [
@@ -66,14 +143,60 @@ def session_rows(file: SettingsFile, components: Sequence[ComponentStatus]) -> l
             kind="client", name=c.session_name, begin_string=c.begin_string,
             our_comp_id=c.target_comp_id, their_comp_id=c.sender_comp_id,
             where=f"accepts on port {c.port}", settings=f"{c.kind}, {_settings_text(c)}",
+            shard=shard,
         )
         for c in file.fix_clients
     ]
     out = []
     for row in rows:
-        status, health, at = published.get((row.kind, row.name), (None, None, None))
-        out.append(dataclasses.replace(row, status=status, health=health, reported_at=at))
+        status, health, at, by = published.get((row.kind, row.name), (None, None, None, None))
+        out.append(dataclasses.replace(row, status=status, health=health, reported_at=at,
+                                       reported_by=by))
     return out
+
+
+def shard_sessions(file: SettingsFile, components: Sequence[ComponentStatus],
+                   ) -> list[ShardSessions]:
+    """Each shard's gateway (the one gateway without shards) with its status and sessions, the
+    status read from the component that shard publishes."""
+    by_name = {c.name: c for c in components}
+    out = []
+    for name in file.shard_names:
+        shard = name if file.shards else None
+        component = status_component(shard)
+        gateway = by_name.get(component)
+        view = file.shard_view(name)
+        if shard is not None:
+            view = view.model_copy(update={"fix_clients": tuple(
+                c for c in file.fix_clients if file.shard_of_fix_client(c.session_name) == name)})
+        out.append(ShardSessions(
+            shard=shard, component=component, gateway=gateway,
+            rows=session_rows(view, [gateway] if gateway is not None else [], shard),
+        ))
+    return out
+
+
+def session_targets(file: SettingsFile) -> list[SessionTarget]:
+    """Every FIX session once, with the shards it is on, for the sequence operations."""
+    shards = tuple(s.name for s in file.shards)
+    venues = [
+        SessionTarget(
+            kind="venue", name=v.name, begin_string=v.begin_string,
+            our_comp_ids=tuple(v.shard_sender_comp_ids[s] for s in shards) if shards
+            else (v.sender_comp_id,),
+            their_comp_id=v.target_comp_id, shards=shards,
+        )
+        for v in file.venues
+    ]
+    clients = []
+    for c in file.fix_clients:
+        owner = file.shard_of_fix_client(c.session_name) if shards else None
+        clients.append(SessionTarget(
+            kind="client", name=c.session_name, begin_string=c.begin_string,
+            our_comp_ids=(c.target_comp_id,), their_comp_id=c.sender_comp_id,
+            shards=(owner,) if owner is not None else (),
+        ))
+    return venues + clients
 
 
 def _settings_text(session: FixSessionSettings) -> str:

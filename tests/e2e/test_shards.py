@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -191,6 +192,39 @@ def test_sigkill_of_shard_a_mid_burst_b_keeps_trading_and_a_recovers_everything(
     assert sorted(counts) == sorted(sent_a + sent_b), "orders lost"
     assert set(counts.values()) == {1}, "orders doubled"
     assert set(events.values()) == {1}, "an order acknowledged twice"
+
+
+def test_a_global_kill_switch_reaches_every_shard_and_is_cleared_on_a_chosen_one(
+    stack: ShardedStack, db_engine: Engine
+) -> None:
+    from oms.admin.actions import Operator, clear_kill_switch, trip_kill_switch
+    from oms.domain.values import KillScope
+
+    file = load_settings({"OMS_CONFIG": str(stack.config)}).file
+    ops = Operator("ops", datetime.now(UTC))
+    trip = trip_kill_switch(db_engine, ops, file, scope=KillScope.GLOBAL, key="",
+                            reason="halt both shards")
+    assert sorted(trip) == ["A", "B"]  # one operator command per shard
+    with Strategy(stack.vhost.url) as strategy:
+        assert _refused_by_kill_switch(strategy, "DEMO1") and _refused_by_kill_switch(
+            strategy, "DEMO2")
+        clear_kill_switch(db_engine, ops, file, scope=KillScope.GLOBAL, key="*",
+                          reason="A may trade again", shard="A")
+        eventually(lambda: not _refused_by_kill_switch(strategy, "DEMO1"))
+        assert _refused_by_kill_switch(strategy, "DEMO2"), "B's switch was cleared too"
+        clear_kill_switch(db_engine, ops, file, scope=KillScope.GLOBAL, key="*",
+                          reason="B may trade again", shard="B")
+        eventually(lambda: not _refused_by_kill_switch(strategy, "DEMO2"))
+
+
+def _refused_by_kill_switch(strategy: Strategy, account: str) -> bool:
+    """Send an order on ``account``: True if it is rejected by a kill switch, False if the
+    venue acknowledges it."""
+    cl_ord_id = f"ks-{account}-{uuid.uuid4().hex[:8]}"
+    strategy.new_order(account, cl_ord_id, "ZVZZT", "buy", "1", "9.50")
+    answer = strategy.wait_for(lambda e: e.get("cl_ord_id") == cl_ord_id
+                               and e.get("exec_type") in ANSWERED)
+    return answer["exec_type"] == "rejected" and "kill switch" in str(answer.get("text"))
 
 
 def test_moving_demo1_from_a_to_b_then_trading_it_again(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -168,12 +168,15 @@ def order_detail(conn: Connection, order_id: str) -> OrderDetail | None:
 
 def open_order_count(
     conn: Connection, *, account: str | None = None, venue: str | None = None,
-    symbol: str | None = None,
+    symbol: str | None = None, accounts: Collection[str] | None = None,
 ) -> int:
-    """Open orders, all of them or those of one account, venue or symbol."""
+    """Open orders, all of them or those of one account, venue or symbol; ``accounts``: only
+    among those accounts' (a shard's)."""
     stmt = select(func.count()).select_from(ORDERS).where(
         ORDERS.c.status.not_in(TERMINAL_STATUSES)
     )
+    if accounts is not None:
+        stmt = stmt.where(ORDERS.c.account.in_(sorted(accounts)))
     for column, value in (("account", account), ("venue", venue), ("symbol", symbol)):
         if value is not None:
             stmt = stmt.where(ORDERS.c[column] == value)

@@ -3,7 +3,7 @@ could add from ``orders``, valued at the reference prices in Redis."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -66,6 +66,43 @@ class AccountExposure:
         if not self.max_gross_exposure:
             return None
         return (self.worst_case_gross / self.max_gross_exposure * 100).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureTotal:
+    """The sum over some accounts: one shard's, those no shard owns, or all of them."""
+
+    label: str
+    """The shard's name, ``no shard`` or ``all shards``."""
+    accounts: int
+    gross_exposure: Decimal
+    worst_case_gross: Decimal
+    pnl: Decimal
+    unpriced: bool
+
+
+def exposure_totals(
+    accounts: Sequence[AccountExposure], shard_of: Callable[[str], str | None],
+    shard_names: Sequence[str],
+) -> tuple[list[ExposureTotal], ExposureTotal]:
+    """(one total per shard, in ``shard_names`` order, then one for the accounts no shard owns
+    if there are any; the total over every account)."""
+    by_shard: dict[str | None, list[AccountExposure]] = {name: [] for name in shard_names}
+    for account in accounts:
+        by_shard.setdefault(shard_of(account.account), []).append(account)
+    per_shard = [_total(shard if shard is not None else "no shard", members)
+                 for shard, members in by_shard.items() if shard is not None or members]
+    return per_shard, _total("all shards", accounts)
+
+
+def _total(label: str, accounts: Sequence[AccountExposure]) -> ExposureTotal:
+    return ExposureTotal(
+        label=label, accounts=len(accounts),
+        gross_exposure=sum((a.gross_exposure for a in accounts), ZERO),
+        worst_case_gross=sum((a.worst_case_gross for a in accounts), ZERO),
+        pnl=sum((a.pnl for a in accounts), ZERO),
+        unpriced=any(a.unpriced for a in accounts),
+    )
 
 
 def exposures(

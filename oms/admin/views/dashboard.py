@@ -1,5 +1,5 @@
-"""The dashboard: sessions, engine health, kill switches, counts and latency; the panels refresh
-by short polling of ``/dashboard/panels``."""
+"""The dashboard: sessions, engine health (one block per gateway shard), kill switches, counts
+and latency; the panels refresh by short polling of ``/dashboard/panels``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from oms.admin.queries.dashboard import dashboard_counts
 from oms.admin.services import services
+from oms.admin.session_rows import shard_sessions
 from oms.admin.status_view import read_components
 from oms.admin.views.common import partial
 from oms.cache import CacheUnavailable
@@ -40,12 +41,9 @@ def _panels() -> dict[str, Any]:
         mirror = cache.kill_switches()
     except CacheUnavailable as exc:
         redis_error = str(exc)
-    f = svc.settings.file
-    reported = {(s.kind, s.name) for c in components for s in c.sessions}
-    silent = [("venue", v.name) for v in f.venues if ("venue", v.name) not in reported]
-    silent += [("client", c.session_name) for c in f.fix_clients
-               if ("client", c.session_name) not in reported]
+    gateways = shard_sessions(svc.settings.file, components)
     return {
-        "counts": counts, "components": components, "silent_sessions": silent,
-        "mirror": mirror, "redis_error": redis_error, "now": now,
+        "counts": counts, "gateways": gateways, "mirror": mirror, "redis_error": redis_error,
+        "now": now, "sessions_up": sum(g.sessions_up for g in gateways),
+        "sessions_all": sum(len(g.rows) for g in gateways),
     }

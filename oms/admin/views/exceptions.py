@@ -37,8 +37,9 @@ def close_order(order_id: str) -> ResponseReturnValue:
         flash_form_errors(form.errors)
     else:
         try:
+            svc = services()
             command_id = actions.close_order(
-                services().engine, acting_operator(), order_id=order_id,
+                svc.engine, acting_operator(), svc.settings.file, order_id=order_id,
                 status=text(form.status), reason=text(form.reason),
             )
             flash_issued(command_id, f"close order {order_id} as {text(form.status)}")

@@ -50,13 +50,13 @@ def save(account: str) -> ResponseReturnValue:
         abort(400)
     svc = services()
     try:
-        version, command_id = actions.save_risk_limits(
+        version, commands = actions.save_risk_limits(
             svc.engine, acting_operator(), svc.settings.file, account=account, limits=limits,
             expected_version=int(version_text), reason=text(form.reason),
         )
     except actions.ActionRefused as exc:
         return _edit_page(scope, entered, form, error=str(exc)), 409
-    flash_issued(command_id, f"reload the limits of {_label(account)} (saved as v{version})")
+    flash_issued(commands, f"reload the limits of {_label(account)} (saved as v{version})")
     return redirect(url_for("limits.index"))
 
 

@@ -60,8 +60,9 @@ def cancel(order_id: str) -> ResponseReturnValue:
         flash_form_errors(form.errors)
     else:
         try:
+            svc = services()
             command_id = actions.cancel_order(
-                services().engine, acting_operator(), order_id=order_id,
+                svc.engine, acting_operator(), svc.settings.file, order_id=order_id,
                 reason=text(form.reason),
             )
             flash_issued(command_id, f"cancel order {order_id}")
@@ -87,12 +88,16 @@ def cancel_all() -> ResponseReturnValue:
         if account not in known:
             flash(f"unknown account {account}", "error")
             return redirect(url_for("orders.index"))
+        consequences = [f"{count} open order(s) of account {account} will be canceled.",
+                        "New orders of the account are still accepted (use the kill switch "
+                        "to stop them)."]
+        if svc.settings.file.shards:
+            shard = svc.settings.file.shard_of_account(account)
+            consequences.append(f"The gateway of shard {shard} cancels them." if shard else
+                                f"No shard owns account {account}: no gateway can act on it.")
         return render_template(
             "confirm.html", form=form, action=url_for("orders.cancel_all"),
-            title=f"Cancel all open orders of {account}",
-            consequences=[f"{count} open order(s) of account {account} will be canceled.",
-                          "New orders of the account are still accepted (use the kill switch "
-                          "to stop them)."],
+            title=f"Cancel all open orders of {account}", consequences=consequences,
             button="Cancel all orders", hidden={"account": account},
             back=url_for("orders.index", account=account, status="open"),
         )

@@ -1,7 +1,11 @@
 """FIX sessions: every venue and client session with its state and sequence numbers (as the
 gateway publishes them), and for admins the sequence operations on the running gateway (set the
 next sender or target MsgSeqNum, log out, log on, reset), sent through the operator channel.
-Logout and reset take a confirmation step."""
+Logout and reset take a confirmation step.
+
+With gateway shards the page shows each shard's gateway with its own sessions (every shard has
+its own session to each venue; a FIX client session is on the shard of its accounts), and an
+operation on a venue session goes to every shard or to the one the operator picks."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from oms.admin.forms import SessionOperationForm, SessionSeqForm, text
 from oms.admin.queries.controls import recent_commands
 from oms.admin.roles import Permission
 from oms.admin.services import services
-from oms.admin.session_rows import session_rows
+from oms.admin.session_rows import session_targets, shard_sessions
 from oms.admin.status_view import read_components
 from oms.admin.views.common import acting_operator, flash_form_errors, flash_issued
 from oms.cache import CacheUnavailable
@@ -49,10 +53,12 @@ def index() -> ResponseReturnValue:
         redis_error = str(exc)
     with svc.engine.connect() as conn:
         commands = recent_commands(conn, tuple(SESSION_KINDS))
-    gateway = next((c for c in components if c.name == "gateway"), None)
+    gateways = shard_sessions(svc.settings.file, components)
     return render_template(
-        "sessions.html", rows=session_rows(svc.settings.file, components), commands=commands,
-        redis_error=redis_error, gateway=gateway, max_seq=MAX_SEQ,
+        "sessions.html", gateways=gateways, targets=session_targets(svc.settings.file),
+        sessions_up=sum(g.sessions_up for g in gateways),
+        sessions_all=sum(len(g.rows) for g in gateways), commands=commands,
+        redis_error=redis_error, max_seq=MAX_SEQ,
         validity_s=int(VALIDITY.total_seconds()), url_action=url_action,
         set_actions=(SessionAction.SET_NEXT_SENDER, SessionAction.SET_NEXT_TARGET),
         SessionAction=SessionAction, labels=LABELS,
@@ -71,29 +77,50 @@ def operate(kind: str, name: str, action: str) -> ResponseReturnValue:
         flash_form_errors(form.errors)
         return redirect(url_for("sessions.index"))
     svc = services()
+    file = svc.settings.file
     session = f"{kind}:{name}"
+    chosen = text(form.shard) or None
     if what in CONFIRMED and text(form.confirm) != "yes":
-        if session not in actions.fix_session_names(svc.settings.file):
-            flash(f"unknown FIX session {session}", "error")
+        try:
+            if session not in actions.fix_session_names(file):
+                raise actions.ActionRefused(f"unknown FIX session {session}")
+            shards = actions.fix_session_shards(file, session, chosen)
+        except actions.ActionRefused as exc:
+            flash(str(exc), "error")
             return redirect(url_for("sessions.index"))
+        on = f" on shard {chosen}" if chosen is not None and kind == "venue" else ""
         return render_template(
             "confirm.html", form=form, danger=True,
             action=url_for("sessions.operate", kind=kind, name=name, action=action),
-            title=f"{LABELS[what]} FIX session {session}",
-            consequences=consequences(svc.settings.file, kind, name, what),
-            button=f"{LABELS[what]} {session}", hidden={}, back=url_for("sessions.index"),
+            title=f"{LABELS[what]} FIX session {session}{on}",
+            consequences=consequences(file, kind, name, what)
+            + ([_shards_text(file, kind, shards)] if file.shards else []),
+            button=f"{LABELS[what]} {session}", hidden={"shard": chosen} if chosen else {},
+            back=url_for("sessions.index"),
         )
     seq = form.seq.data if isinstance(form, SessionSeqForm) else None
     try:
-        command_id = actions.operate_fix_session(
-            svc.engine, acting_operator(), svc.settings.file, session=session, action=what,
-            seq=seq, reason=text(form.reason),
+        commands = actions.fix_session_commands(
+            svc.engine, acting_operator(), file, session=session, action=what, seq=seq,
+            reason=text(form.reason), shard=chosen,
         )
-        flash_issued(command_id, f"{LABELS[what].lower()} {session}"
-                                 + (f" to {seq}" if seq is not None else ""))
+        flash_issued(commands, f"{LABELS[what].lower()} {session}"
+                               + (f" to {seq}" if seq is not None else ""))
     except actions.ActionRefused as exc:
         flash(str(exc), "error")
     return redirect(url_for("sessions.index"))
+
+
+def _shards_text(file: SettingsFile, kind: str, shards: tuple[str, ...]) -> str:
+    """Which shards' gateways carry the operation out, for the confirmation page."""
+    if kind == "client":
+        return f"The client session is on shard {shards[0]}: its gateway carries this out."
+    if len(shards) == 1:
+        others = [s for s in file.shard_names if s not in shards]
+        return (f"Only shard {shards[0]}'s session to the venue: the sessions of shard(s) "
+                f"{', '.join(others)} are left as they are.")
+    return (f"Every shard's own session to the venue ({', '.join(shards)}): one command to "
+            "each shard's gateway.")
 
 
 def consequences(file: SettingsFile, kind: str, name: str, what: SessionAction) -> list[str]:

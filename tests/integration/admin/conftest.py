@@ -62,16 +62,21 @@ def admin_settings(admin_database: str, run_id: str, tmp_path_factory: pytest.Te
     return dataclasses.replace(settings, redis_prefix=f"oms_test_{run_id}_admin:")
 
 
-@pytest.fixture(scope="session")
-def app(admin_settings: Settings, admin_engine: Engine) -> Iterator[Flask]:
-    application = create_app({"OMS_SETTINGS": admin_settings, "SECRET_KEY": SECRET_KEY})
+def app_of(settings: Settings) -> Iterator[Flask]:
+    """The admin app on ``settings``; its Redis keys removed afterwards (a fixture's body)."""
+    application = create_app({"OMS_SETTINGS": settings, "SECRET_KEY": SECRET_KEY})
     yield application
     application.extensions["oms"].close()
-    client = redis.Redis.from_url(admin_settings.redis_url)
-    keys = list(client.scan_iter(match=f"{admin_settings.redis_prefix}*"))
+    client = redis.Redis.from_url(settings.redis_url)
+    keys = list(client.scan_iter(match=f"{settings.redis_prefix}*"))
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture(scope="session")
+def app(admin_settings: Settings, admin_engine: Engine) -> Iterator[Flask]:
+    yield from app_of(admin_settings)
 
 
 @pytest.fixture(autouse=True)
