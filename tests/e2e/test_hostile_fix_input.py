@@ -20,6 +20,7 @@ from tests.support.client_stack import (
 )
 from tests.support.isolation import TestVhost
 from tests.support.raw_fix import RawFixClient, now_text
+from tests.support.waits import dump_threads
 
 pytestmark = pytest.mark.e2e
 
@@ -63,8 +64,12 @@ def _order_is_acknowledged(client: RawFixClient) -> None:
 
 def _healthy(gateway: Any) -> None:
     port = gateway.health.port
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-        assert r.status == 200
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            assert r.status == 200
+    except OSError:
+        dump_threads("/healthz did not answer")
+        raise
 
 
 @pytest.mark.parametrize("garbage", GARBAGE, ids=range(len(GARBAGE)))

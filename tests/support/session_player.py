@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tests.support.raw_fix import WireError, check_frame, frames
+from tests.support.waits import dump_threads
 
 Fields = dict[int, str]
 Pairs = Sequence[tuple[int | str, str]]
@@ -349,6 +350,7 @@ class Player:
             except queue.Empty:
                 if allow_timeout and time.monotonic() < quiet_until:
                     return None
+                dump_threads("no message from the gateway")
                 raise ScenarioError(f"no message from the gateway within {WAIT_S} s; "
                                      f"not yet consumed: {self._pending}") from None
             if message is None:
