@@ -45,7 +45,7 @@ from oms.engine.state import CoreState
 from oms.engine.trading_days import ClOrdIdScopes
 from oms.engine.venue_outbound import OutboundSenders
 from oms.engine.venue_throttle import OutboundThrottle
-from oms.metrics import GatewayMetrics, HealthServer
+from oms.metrics import ClOrdIdFilterCollector, GatewayMetrics, HealthServer
 from oms.settings import Settings
 from oms.store.db import make_engine
 from oms.store.gateway_lock import GatewayAlreadyRunningError, GatewayLock
@@ -110,6 +110,7 @@ class Gateway:
         """The ClOrdIDs on record (``recorded_keys``): the core's, kept across its reloads."""
         self.lock = GatewayLock(self.engine, name)
         self.metrics = GatewayMetrics()
+        self.metrics.registry.register(ClOrdIdFilterCollector(lambda: self._recorded_keys))
         self.cache = RedisCache(settings.redis_url, prefix=redis_prefix or settings.redis_prefix)
         self.references = ReferencePrices(self.cache)
         self.stop_event = threading.Event()

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
@@ -111,6 +111,31 @@ class GatewayMetrics:
             registry = CollectorRegistry(auto_describe=False)
             registry.register(ShardLabelled(self.registry, shard))
         start_http_server(port, addr=addr, registry=registry)
+
+
+class ClOrdIdFilterCollector(Collector):
+    """The duplicate-ClOrdID filter's figures (``oms.engine.recorded_keys``), read when scraped:
+    how many checks memory answered and how many went to the database, and the filter's fill.
+    ``current`` returns the filter in use (the gateway replaces it when it outgrows its size,
+    which restarts the counters, as a process restart does)."""
+
+    def __init__(self, current: Callable[[], Any]) -> None:
+        self._current = current
+
+    def collect(self) -> Iterator[Metric]:
+        keys = self._current()
+        checks = CounterMetricFamily(
+            "oms_clordid_checks", "Duplicate-ClOrdID checks, by who answered: ruled_out (memory,"
+            " never recorded) or asked (the database)", labels=["answer"])
+        checks.add_metric(["ruled_out"], keys.ruled_out)
+        checks.add_metric(["asked"], keys.asked)
+        yield checks
+        fill = GaugeMetricFamily(
+            "oms_clordid_filter_keys", "ClOrdIDs in the duplicate filter, and its capacity",
+            labels=["kind"])
+        fill.add_metric(["added"], keys.added)
+        fill.add_metric(["capacity"], keys.capacity)
+        yield fill
 
 
 class ShardLabelled(Collector):
