@@ -99,7 +99,9 @@ class Gateway:
         name = name or settings.shard
         self.shard = settings.shard
         sharded = bool(f.shards)
-        self.status_component = status_component(self.shard if sharded else None)
+        self.shard_label = self.shard if sharded else None
+        """The shard's name where it labels things (metrics, Redis keys), None without shards."""
+        self.status_component = status_component(self.shard_label)
         """The name of this gateway's status in Redis (the admin pages show one per shard)."""
         self.route = IntakeRoute.of_shard(
             self.shard, (a.name for a in f.accounts),
@@ -204,7 +206,7 @@ class Gateway:
     def _mirror_kill_switches(self, entries: tuple[KillSwitchEntry, ...]) -> None:
         try:
             self.cache.mirror_kill_switches(
-                entries, shard=self.shard if self.settings.file.shards else None)
+                entries, shard=self.shard_label)
         except CacheUnavailable as exc:  # Postgres holds the truth; Redis is only a mirror
             log.warning("kill-switch mirror not updated: %s", exc)
 
@@ -262,7 +264,7 @@ class Gateway:
         housekeeping.start()
         self._threads.append(housekeeping)
         self.metrics.serve(f.engine.metrics_port, f.engine.listen_address,
-                           shard=self.shard if f.shards else None)
+                           shard=self.shard_label)
         if f.engine.health_port:
             self.health = HealthServer(f.engine.health_port, self._alive, self._ready,
                                        f.engine.listen_address)

@@ -264,10 +264,8 @@ def kill_switch_shards(
     chosen = chosen_shards(file, shard)
     if scope is not KillScope.ACCOUNT:
         return chosen
-    owner = account_shard(file, key, f"account kill switch {key}")
-    if owner not in chosen:
-        raise ActionRefused(f"account {key} is on shard {owner}, not {chosen[0]}")
-    return (owner,)
+    return _only_owner(account_shard(file, key, f"account kill switch {key}"), chosen,
+                       f"account {key}")
 
 
 def fix_session_shards(
@@ -279,9 +277,14 @@ def fix_session_shards(
     kind, _, name = session.partition(":")
     if kind != "client" or not file.shards:
         return chosen
-    owner = file.shard_of_fix_client(name) or file.shard_names[0]
+    return _only_owner(file.shard_of_fix_client(name) or file.shard_names[0], chosen,
+                       f"client session {name}")
+
+
+def _only_owner(owner: str, chosen: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """``(owner,)``: ``what`` lives on that shard alone, which must be among ``chosen``."""
     if owner not in chosen:
-        raise ActionRefused(f"client session {name} is on shard {owner}, not {chosen[0]}")
+        raise ActionRefused(f"{what} is on shard {owner}, not {chosen[0]}")
     return (owner,)
 
 

@@ -173,6 +173,7 @@ class IntakeConsumer:
         self._parameters.client_properties = {"connection_name": connection_name}
         self._submit = submit
         self._route = route
+        self._owns = route.owner_check()
         self._prefetch = prefetch
         self._max_attempts = max_delivery_attempts
         self._attempts = DeliveryAttempts()
@@ -298,7 +299,7 @@ class IntakeConsumer:
         session.outstanding[tag] = _Pending(
             key, body, properties, method.exchange, method.routing_key
         )
-        if not self._route.owns(method.routing_key):
+        if not self._owns(method.routing_key):
             self._forward(session, tag)
             return
         if attempt > self._max_attempts:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,9 +61,12 @@ class IntakeRoute:
     bindings: tuple[str, ...] = (INTAKE_BINDING,)
     unbind: tuple[str, ...] = ()
 
-    def owns(self, routing_key: str) -> bool:
-        """Whether a command with this routing key (its account) is this queue's to process."""
-        return INTAKE_BINDING in self.bindings or routing_key in self.bindings
+    def owner_check(self) -> Callable[[str], bool]:
+        """Whether a command with a routing key (its account) is this queue's to process: a
+        set lookup, built once (the intake asks for every delivery)."""
+        if INTAKE_BINDING in self.bindings:
+            return lambda _routing_key: True
+        return frozenset(self.bindings).__contains__
 
     @classmethod
     def of_shard(cls, shard: str, accounts: Iterable[str],
